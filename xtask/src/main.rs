@@ -1,0 +1,2 @@
+//! Project automation. Run `cargo xtask help`.
+fn main() {}
