@@ -6,15 +6,22 @@
 //! converges to the target as in-flight calls finish, without blocking the caller and
 //! without cancelling anything.
 //!
+//! A release that finds no debt returns its permit and then bumps the `released`
+//! counter; a shrink raises the debt and then bumps the same counter. Those two
+//! read-modify-writes on one location are totally ordered, so either the shrink sees the
+//! returned permit (and takes it) or the release sees the new debt (and settles it): a
+//! permit can never slip back into the semaphore unnoticed while debt is owed.
+//!
 //! Invariants (checked under loom in `loom_tests`):
 //! - `current` = permits in circulation (free + held) = `target + debt` once every
 //!   concurrent operation has finished;
-//! - once everything is released, `free == target` and `debt == 0`.
+//! - once everything is released, `free == target` and `debt == 0`;
+//! - `released` counts every release exactly once.
 
-#[cfg(loom)]
-use loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
-#[cfg(not(loom))]
-use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+#[cfg(bulkhead_loom)]
+use loom::sync::atomic::{AtomicU64, AtomicUsize, Ordering::SeqCst};
+#[cfg(not(bulkhead_loom))]
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::SeqCst};
 
 /// The permit store behind the accounting: a semaphore, or a model of one in tests.
 pub(crate) trait Permits {
@@ -44,6 +51,8 @@ pub(crate) struct Capacity {
     current: AtomicUsize,
     /// The configured capacity.
     target: AtomicUsize,
+    /// Releases so far (monotonic), bumped after the permit went back.
+    released: AtomicU64,
 }
 
 impl Capacity {
@@ -52,6 +61,7 @@ impl Capacity {
             debt: AtomicUsize::new(0),
             current: AtomicUsize::new(permits),
             target: AtomicUsize::new(permits),
+            released: AtomicU64::new(0),
         }
     }
 
@@ -63,7 +73,12 @@ impl Capacity {
         self.current.load(SeqCst)
     }
 
-    #[cfg(any(test, loom))]
+    /// Permits released so far.
+    pub(crate) fn released(&self) -> u64 {
+        self.released.load(SeqCst)
+    }
+
+    #[cfg(bulkhead_loom)]
     pub(crate) fn debt(&self) -> usize {
         self.debt.load(SeqCst)
     }
@@ -73,12 +88,15 @@ impl Capacity {
     #[inline]
     pub(crate) fn release<P: Permits>(&self, permits: &P) {
         if self.pay_one() {
+            self.released.fetch_add(1, SeqCst);
             return;
         }
         permits.add(1);
+        self.released.fetch_add(1, SeqCst);
         // A shrink may have raised the debt after `pay_one` looked and before the
-        // permit went back, and found no free permit to take: settle it now so the
-        // capacity still converges.
+        // permit went back, and found no free permit to take: the bump above is ordered
+        // after the shrink's, so the new debt is visible here; settle it so the capacity
+        // still converges.
         if self.debt.load(SeqCst) != 0 {
             self.settle(permits);
         }
@@ -89,10 +107,7 @@ impl Capacity {
     fn pay_one(&self) -> bool {
         let mut debt = self.debt.load(SeqCst);
         while debt != 0 {
-            match self
-                .debt
-                .compare_exchange_weak(debt, debt - 1, SeqCst, SeqCst)
-            {
+            match self.debt.compare_exchange(debt, debt - 1, SeqCst, SeqCst) {
                 Ok(_) => {
                     self.current.fetch_sub(1, SeqCst);
                     return true;
@@ -129,7 +144,7 @@ impl Capacity {
                 let cancel = debt.min(grow);
                 match self
                     .debt
-                    .compare_exchange_weak(debt, debt - cancel, SeqCst, SeqCst)
+                    .compare_exchange(debt, debt - cancel, SeqCst, SeqCst)
                 {
                     Ok(_) => {
                         grow -= cancel;
@@ -144,13 +159,15 @@ impl Capacity {
             }
         } else if new < old {
             self.debt.fetch_add(old - new, SeqCst);
+            // Order this shrink against concurrent releases (see the module docs).
+            self.released.fetch_add(0, SeqCst);
             self.settle(permits);
         }
         old
     }
 }
 
-#[cfg(all(test, loom))]
+#[cfg(all(test, bulkhead_loom))]
 mod loom_tests {
     use super::*;
     use loom::sync::Arc;
@@ -174,10 +191,7 @@ mod loom_tests {
                 if free == 0 {
                     return false;
                 }
-                match self
-                    .free
-                    .compare_exchange_weak(free, free - 1, SeqCst, SeqCst)
-                {
+                match self.free.compare_exchange(free, free - 1, SeqCst, SeqCst) {
                     Ok(_) => return true,
                     Err(actual) => free = actual,
                 }
@@ -199,7 +213,7 @@ mod loom_tests {
                 }
                 match self
                     .free
-                    .compare_exchange_weak(free, free - take, SeqCst, SeqCst)
+                    .compare_exchange(free, free - take, SeqCst, SeqCst)
                 {
                     Ok(_) => return take,
                     Err(actual) => free = actual,
@@ -210,6 +224,7 @@ mod loom_tests {
 
     fn assert_converged(cap: &Capacity, model: &Model, target: usize) {
         assert_eq!(cap.target(), target, "target");
+        assert_eq!(cap.released(), cap.released.load(SeqCst));
         assert_eq!(cap.debt(), 0, "debt left over");
         assert_eq!(cap.current(), target, "permits in circulation");
         assert_eq!(model.free.load(SeqCst), target, "free permits");

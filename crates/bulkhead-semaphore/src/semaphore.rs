@@ -2,7 +2,9 @@
 
 use std::fmt;
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{
+    AtomicBool, AtomicU64, AtomicUsize, Ordering::Acquire, Ordering::Relaxed, Ordering::Release,
+};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -74,7 +76,8 @@ struct Counters {
     timeout: AtomicU64,
     closed: AtomicU64,
     abandoned: AtomicU64,
-    completed: AtomicU64,
+    /// The highest `completed` figure reported, so snapshots never go backwards.
+    completed_seen: AtomicU64,
     failed: AtomicU64,
     panicked: AtomicU64,
     cancelled: AtomicU64,
@@ -483,14 +486,21 @@ impl Inner {
         } else {
             held.outcome.unwrap_or(Outcome::Ok)
         };
+        // Successes are counted by the release itself (`Capacity::released`); the other
+        // outcomes, rarer, are counted here, before the release.
         let c = &self.counters;
         match outcome {
-            Outcome::Ok => &c.completed,
-            Outcome::Error => &c.failed,
-            Outcome::Panic => &c.panicked,
-            Outcome::Cancelled => &c.cancelled,
+            Outcome::Ok => {}
+            Outcome::Error => {
+                c.failed.fetch_add(1, Release);
+            }
+            Outcome::Panic => {
+                c.panicked.fetch_add(1, Release);
+            }
+            Outcome::Cancelled => {
+                c.cancelled.fetch_add(1, Release);
+            }
         }
-        .fetch_add(1, Relaxed);
         if let Some(observer) = &self.observer {
             let held_for = held.since.map(Timestamp::elapsed).unwrap_or_default();
             observer.on_finished(&self.info, &Finished::new(held_for, outcome));
@@ -501,14 +511,18 @@ impl Inner {
     #[allow(clippy::field_reassign_with_default)] // `Stats` is non-exhaustive
     fn stats(&self) -> Stats {
         let c = &self.counters;
-        // Releases are counted before the slot goes back and admissions after the slot
-        // is taken, so reading the finished counters first never shows more finished
-        // calls than admitted ones.
-        let completed = c.completed.load(Relaxed);
-        let failed = c.failed.load(Relaxed);
-        let panicked = c.panicked.load(Relaxed);
-        let cancelled = c.cancelled.load(Relaxed);
+        // A release counts its outcome (unless ok) before it bumps `released`, and
+        // admissions are counted after the slot is taken. Reading `released` first and
+        // the rest after means a snapshot never shows more finished calls than admitted
+        // ones, and `completed` (derived) is never overstated; it is clamped to the
+        // highest figure already reported so it never goes backwards either.
+        let finished = self.capacity.released();
+        let failed = c.failed.load(Acquire);
+        let panicked = c.panicked.load(Acquire);
+        let cancelled = c.cancelled.load(Acquire);
         let admitted = c.admitted.load(Relaxed);
+        let derived = finished.saturating_sub(failed + panicked + cancelled);
+        let completed = c.completed_seen.fetch_max(derived, Relaxed).max(derived);
         let finished = completed + failed + panicked + cancelled;
         let max_wait = self.max_wait();
         let mut rejected = RejectionCounts::default();
