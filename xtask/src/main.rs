@@ -1,2 +1,61 @@
 //! Project automation. Run `cargo xtask help`.
-fn main() {}
+//!
+//! Each command lives in its own module; `main` only parses the command name and
+//! dispatches.
+
+mod bench;
+mod ci;
+
+use std::process::ExitCode;
+
+/// What every command returns.
+type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+const HELP: &str = "\
+usage: cargo xtask <command> [options]
+
+commands:
+  ci [STEP...]
+      fmt check, clippy -D warnings, the whole test suite, loom model checks, and
+      docs with warnings denied; or only the steps named (fmt clippy test loom doc).
+  bench [--quick] [--report-only]
+      Run every benchmark against its peers in one `cargo bench -p bulkhead-benches`,
+      print the ratio table, and write target/bench/report.json and report.md.
+        --quick        smoke run that takes seconds; the report is marked quick
+        --report-only  rebuild the report from the last run's results
+  help
+      Print this help.
+";
+
+/// The workspace root: the parent of this package's manifest directory.
+fn workspace_root() -> Result<std::path::PathBuf> {
+    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    Ok(manifest
+        .parent()
+        .ok_or("xtask has no parent directory")?
+        .to_path_buf())
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (command, rest) = match args.split_first() {
+        Some((command, rest)) => (command.as_str(), rest),
+        None => ("help", &[][..]),
+    };
+    let result = match command {
+        "ci" => workspace_root().and_then(|root| Ok(ci::run(&root, rest)?)),
+        "bench" => bench::run(rest),
+        "help" | "-h" | "--help" => {
+            print!("{HELP}");
+            Ok(())
+        }
+        other => Err(format!("unknown command `{other}`; run `cargo xtask help`").into()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
