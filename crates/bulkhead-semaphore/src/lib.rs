@@ -45,10 +45,10 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod capacity;
 mod config;
 mod permit;
 mod semaphore;
+mod state;
 
 pub use bulkhead_core::{
     Admission, CallError, Compartment, CompartmentInfo, ConfigError, Observer, Outcome,
@@ -56,4 +56,4 @@ pub use bulkhead_core::{
 };
 pub use config::{SemaphoreConfig, MAX_CONCURRENT_LIMIT, MAX_WAITING_LIMIT, MAX_WAIT_LIMIT};
 pub use permit::{OwnedSemaphorePermit, SemaphorePermit};
-pub use semaphore::{SemaphoreBuilder, SemaphoreBulkhead, KIND};
+pub use semaphore::{Acquire, AcquireOwned, SemaphoreBuilder, SemaphoreBulkhead, KIND};

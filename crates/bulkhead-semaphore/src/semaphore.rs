@@ -2,20 +2,20 @@
 
 use std::fmt;
 use std::future::Future;
-use std::sync::atomic::{
-    AtomicBool, AtomicU64, AtomicUsize, Ordering::Acquire, Ordering::Relaxed, Ordering::Release,
-};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bulkhead_core::{
     Admission, AdmitFuture, Admitted, CallError, Compartment, CompartmentInfo, ConfigError,
     Finished, Outcome, RejectReason, Rejected, RejectionCounts, SharedObserver, Stats, Timestamp,
 };
-use tokio::sync::{Semaphore, TryAcquireError};
+use tokio::sync::Semaphore;
 
-use crate::capacity::Capacity;
 use crate::permit::{Held, OwnedSemaphorePermit, SemaphorePermit};
+use crate::state::{Enqueue, NoPermit, PermitState};
 use crate::SemaphoreConfig;
 
 /// The kind name of semaphore compartments.
@@ -56,13 +56,15 @@ pub struct SemaphoreBulkhead {
 
 pub(crate) struct Inner {
     pub(crate) info: CompartmentInfo,
-    sem: Semaphore,
-    capacity: Capacity,
+    /// Free permits, registered waiters, resize debt, closed flag.
+    state: PermitState,
+    /// FIFO handoff of permits to waiting callers; holds no permits of its own.
+    handoff: Semaphore,
+    /// Callers waiting right now (for stats).
     waiting: AtomicUsize,
     max_waiting: AtomicUsize,
     max_wait_nanos: AtomicU64,
     retry_after_nanos: AtomicU64,
-    closed: AtomicBool,
     counters: Counters,
     observer: Option<SharedObserver>,
     reconfigure: Mutex<()>,
@@ -76,8 +78,7 @@ struct Counters {
     timeout: AtomicU64,
     closed: AtomicU64,
     abandoned: AtomicU64,
-    /// The highest `completed` figure reported, so snapshots never go backwards.
-    completed_seen: AtomicU64,
+    completed: AtomicU64,
     failed: AtomicU64,
     panicked: AtomicU64,
     cancelled: AtomicU64,
@@ -153,13 +154,12 @@ impl SemaphoreBuilder {
         Ok(SemaphoreBulkhead {
             inner: Arc::new(Inner {
                 info: CompartmentInfo::new(name, KIND),
-                sem: Semaphore::new(c.max_concurrent),
-                capacity: Capacity::new(c.max_concurrent),
+                state: PermitState::new(c.max_concurrent),
+                handoff: Semaphore::new(0),
                 waiting: AtomicUsize::new(0),
                 max_waiting: AtomicUsize::new(c.max_waiting),
                 max_wait_nanos: AtomicU64::new(nanos(c.max_wait)),
                 retry_after_nanos: AtomicU64::new(c.retry_after.map_or(NO_RETRY_AFTER, nanos)),
-                closed: AtomicBool::new(false),
                 counters: Counters::default(),
                 observer: self.observer,
                 reconfigure: Mutex::new(()),
@@ -236,23 +236,19 @@ impl SemaphoreBulkhead {
     ///
     /// Waiting uses tokio's timer, so it must run inside a tokio runtime with time
     /// enabled.
-    pub async fn acquire(&self) -> Result<SemaphorePermit<'_>, Rejected> {
-        let held = self.inner.admit().await?;
-        Ok(SemaphorePermit {
+    pub fn acquire(&self) -> Acquire<'_> {
+        Acquire {
             inner: &self.inner,
-            held,
-        })
+            wait: None,
+        }
     }
 
     /// Like [`acquire`](Self::acquire), with a permit that owns a handle to the
     /// compartment. The future is `'static`.
-    pub fn acquire_owned(
-        &self,
-    ) -> impl Future<Output = Result<OwnedSemaphorePermit, Rejected>> + Send + 'static {
-        let inner = Arc::clone(&self.inner);
-        async move {
-            let held = inner.admit().await?;
-            Ok(OwnedSemaphorePermit { inner, held })
+    pub fn acquire_owned(&self) -> AcquireOwned {
+        AcquireOwned {
+            inner: Arc::clone(&self.inner),
+            wait: None,
         }
     }
 
@@ -318,7 +314,7 @@ impl SemaphoreBulkhead {
         }
         let inner = &*self.inner;
         let _serial = inner.reconfigure.lock().unwrap_or_else(|p| p.into_inner());
-        let old = inner.capacity.resize(&inner.sem, max_concurrent);
+        let old = inner.state.resize(&inner.handoff, max_concurrent);
         if old != max_concurrent {
             if let Some(observer) = &inner.observer {
                 observer.on_resized(&inner.info, old, max_concurrent);
@@ -337,11 +333,16 @@ impl SemaphoreBulkhead {
             .map_err(|e| e.in_compartment(self.name()))?;
         self.resize(config.max_concurrent)?;
         let inner = &*self.inner;
-        inner.max_wait_nanos.store(nanos(config.max_wait), Relaxed);
-        inner.max_waiting.store(config.max_waiting, Relaxed);
         inner
-            .retry_after_nanos
-            .store(config.retry_after.map_or(NO_RETRY_AFTER, nanos), Relaxed);
+            .max_wait_nanos
+            .store(nanos(config.max_wait), Ordering::Relaxed);
+        inner
+            .max_waiting
+            .store(config.max_waiting, Ordering::Relaxed);
+        inner.retry_after_nanos.store(
+            config.retry_after.map_or(NO_RETRY_AFTER, nanos),
+            Ordering::Relaxed,
+        );
         Ok(())
     }
 
@@ -349,24 +350,24 @@ impl SemaphoreBulkhead {
     pub fn config(&self) -> SemaphoreConfig {
         let inner = &*self.inner;
         SemaphoreConfig {
-            max_concurrent: inner.capacity.target(),
+            max_concurrent: inner.state.target(),
             max_wait: inner.max_wait(),
-            max_waiting: inner.max_waiting.load(Relaxed),
+            max_waiting: inner.max_waiting.load(Ordering::Relaxed),
             retry_after: inner.retry_after(),
         }
     }
 
-    /// Free slots right now.
+    /// Free slots right now: what [`try_acquire`](Self::try_acquire) could take.
     pub fn available_permits(&self) -> usize {
-        self.inner.sem.available_permits()
+        self.inner.state.snapshot().free
     }
 
     /// Refuses new callers and wakes waiting ones with [`RejectReason::Closed`]. Calls
     /// already admitted run to completion and release their slots as usual.
     pub fn close(&self) {
         let inner = &*self.inner;
-        if !inner.closed.swap(true, Relaxed) {
-            inner.sem.close();
+        if inner.state.close() {
+            inner.handoff.close();
             if let Some(observer) = &inner.observer {
                 observer.on_closed(&inner.info);
             }
@@ -375,7 +376,7 @@ impl SemaphoreBulkhead {
 
     /// Whether [`close`](Self::close) was called.
     pub fn is_closed(&self) -> bool {
-        self.inner.closed.load(Relaxed)
+        self.inner.state.snapshot().closed
     }
 
     /// A snapshot of capacity, occupancy and counters.
@@ -386,11 +387,11 @@ impl SemaphoreBulkhead {
 
 impl Inner {
     fn max_wait(&self) -> Duration {
-        Duration::from_nanos(self.max_wait_nanos.load(Relaxed))
+        Duration::from_nanos(self.max_wait_nanos.load(Ordering::Relaxed))
     }
 
     fn retry_after(&self) -> Option<Duration> {
-        match self.retry_after_nanos.load(Relaxed) {
+        match self.retry_after_nanos.load(Ordering::Relaxed) {
             NO_RETRY_AFTER => None,
             n => Some(Duration::from_nanos(n)),
         }
@@ -398,28 +399,25 @@ impl Inner {
 
     #[inline]
     fn try_admit(&self) -> Result<Held, Rejected> {
-        match self.sem.try_acquire() {
-            Ok(permit) => {
-                permit.forget();
-                Ok(self.admitted(Duration::ZERO))
-            }
-            Err(TryAcquireError::NoPermits) => Err(self.reject(RejectReason::Full, Duration::ZERO)),
-            Err(TryAcquireError::Closed) => Err(self.reject(RejectReason::Closed, Duration::ZERO)),
+        match self.state.try_take() {
+            Ok(()) => Ok(self.admitted(Duration::ZERO)),
+            Err(NoPermit::Empty) => Err(self.reject(RejectReason::Full, Duration::ZERO)),
+            Err(NoPermit::Closed) => Err(self.reject(RejectReason::Closed, Duration::ZERO)),
         }
     }
 
-    async fn admit(&self) -> Result<Held, Rejected> {
-        match self.sem.try_acquire() {
-            Ok(permit) => {
-                permit.forget();
-                return Ok(self.admitted(Duration::ZERO));
+    /// The fast path of a waiting admission: a free slot, or a decision without waiting.
+    /// `None` means the caller has to wait.
+    #[inline]
+    fn admit_now(&self) -> Option<Result<Held, Rejected>> {
+        match self.state.try_take() {
+            Ok(()) => Some(Ok(self.admitted(Duration::ZERO))),
+            Err(NoPermit::Closed) => Some(Err(self.reject(RejectReason::Closed, Duration::ZERO))),
+            Err(NoPermit::Empty) if self.max_wait_nanos.load(Ordering::Relaxed) == 0 => {
+                Some(Err(self.reject(RejectReason::Full, Duration::ZERO)))
             }
-            Err(TryAcquireError::Closed) => {
-                return Err(self.reject(RejectReason::Closed, Duration::ZERO))
-            }
-            Err(TryAcquireError::NoPermits) => {}
+            Err(NoPermit::Empty) => None,
         }
-        self.admit_waiting().await
     }
 
     async fn admit_waiting(&self) -> Result<Held, Rejected> {
@@ -427,26 +425,46 @@ impl Inner {
         if max_wait.is_zero() {
             return Err(self.reject(RejectReason::Full, Duration::ZERO));
         }
-        let mut queue = WaitPlace::join(self)
-            .ok_or_else(|| self.reject(RejectReason::QueueFull, Duration::ZERO))?;
+        let mut place = match self
+            .state
+            .take_or_enqueue(self.max_waiting.load(Ordering::Relaxed))
+        {
+            Enqueue::Taken => return Ok(self.admitted(Duration::ZERO)),
+            Enqueue::QueueFull => return Err(self.reject(RejectReason::QueueFull, Duration::ZERO)),
+            Enqueue::Closed => return Err(self.reject(RejectReason::Closed, Duration::ZERO)),
+            Enqueue::Waiting => WaitPlace::new(self),
+        };
         let start = tokio::time::Instant::now();
-        let acquired = tokio::time::timeout(max_wait, self.sem.acquire()).await;
+        // The handoff's acquire future lives in this block only: it is dropped (giving
+        // back any permit assigned to it) before `place` leaves the queue, on every
+        // path, cancellation included.
+        let acquired = {
+            let acquire = tokio::time::timeout_at(start + max_wait, self.handoff.acquire());
+            acquire.await
+        };
         let waited = start.elapsed();
-        queue.decided = true;
-        drop(queue);
+        place.decided = true;
         match acquired {
             Ok(Ok(permit)) => {
                 permit.forget();
+                place.served = true;
+                drop(place);
                 Ok(self.admitted(waited))
             }
-            Ok(Err(_closed)) => Err(self.reject(RejectReason::Closed, waited)),
-            Err(_elapsed) => Err(self.reject(RejectReason::Timeout { waited }, waited)),
+            Ok(Err(_closed)) => {
+                drop(place);
+                Err(self.reject(RejectReason::Closed, waited))
+            }
+            Err(_elapsed) => {
+                drop(place);
+                Err(self.reject(RejectReason::Timeout { waited }, waited))
+            }
         }
     }
 
     #[inline]
     fn admitted(&self, wait: Duration) -> Held {
-        self.counters.admitted.fetch_add(1, Relaxed);
+        self.counters.admitted.fetch_add(1, Ordering::Relaxed);
         let since = match &self.observer {
             None => None,
             Some(observer) => {
@@ -469,7 +487,7 @@ impl Inner {
             RejectReason::Timeout { .. } => &c.timeout,
             _ => &c.closed,
         }
-        .fetch_add(1, Relaxed);
+        .fetch_add(1, Ordering::Relaxed);
         let rejected = Rejected::new(self.info.name_arc(), reason)
             .with_waited(waited)
             .with_retry_after(self.retry_after());
@@ -486,109 +504,182 @@ impl Inner {
         } else {
             held.outcome.unwrap_or(Outcome::Ok)
         };
-        // Successes are counted by the release itself (`Capacity::released`); the other
-        // outcomes, rarer, are counted here, before the release.
+        // Counted before the slot goes back, so a snapshot never shows more finished
+        // calls than admitted ones.
         let c = &self.counters;
         match outcome {
-            Outcome::Ok => {}
-            Outcome::Error => {
-                c.failed.fetch_add(1, Release);
-            }
-            Outcome::Panic => {
-                c.panicked.fetch_add(1, Release);
-            }
-            Outcome::Cancelled => {
-                c.cancelled.fetch_add(1, Release);
-            }
+            Outcome::Ok => &c.completed,
+            Outcome::Error => &c.failed,
+            Outcome::Panic => &c.panicked,
+            Outcome::Cancelled => &c.cancelled,
         }
+        .fetch_add(1, Ordering::Release);
         if let Some(observer) = &self.observer {
             let held_for = held.since.map(Timestamp::elapsed).unwrap_or_default();
             observer.on_finished(&self.info, &Finished::new(held_for, outcome));
         }
-        self.capacity.release(&self.sem);
+        self.state.release(&self.handoff);
     }
 
     #[allow(clippy::field_reassign_with_default)] // `Stats` is non-exhaustive
     fn stats(&self) -> Stats {
         let c = &self.counters;
-        // A release counts its outcome (unless ok) before it bumps `released`, and
-        // admissions are counted after the slot is taken. Reading `released` first and
-        // the rest after means a snapshot never shows more finished calls than admitted
-        // ones, and `completed` (derived) is never overstated; it is clamped to the
-        // highest figure already reported so it never goes backwards either.
-        let finished = self.capacity.released();
-        let failed = c.failed.load(Acquire);
-        let panicked = c.panicked.load(Acquire);
-        let cancelled = c.cancelled.load(Acquire);
-        let admitted = c.admitted.load(Relaxed);
-        let derived = finished.saturating_sub(failed + panicked + cancelled);
-        let completed = c.completed_seen.fetch_max(derived, Relaxed).max(derived);
+        // Releases are counted before the slot goes back and admissions after the slot
+        // is taken, so reading the finished counters first never shows more finished
+        // calls than admitted ones.
+        let completed = c.completed.load(Ordering::Acquire);
+        let failed = c.failed.load(Ordering::Acquire);
+        let panicked = c.panicked.load(Ordering::Acquire);
+        let cancelled = c.cancelled.load(Ordering::Acquire);
+        let admitted = c.admitted.load(Ordering::Acquire);
         let finished = completed + failed + panicked + cancelled;
+        let permits = self.state.snapshot();
         let max_wait = self.max_wait();
         let mut rejected = RejectionCounts::default();
-        rejected.full = c.full.load(Relaxed);
-        rejected.queue_full = c.queue_full.load(Relaxed);
-        rejected.timeout = c.timeout.load(Relaxed);
-        rejected.closed = c.closed.load(Relaxed);
+        rejected.full = c.full.load(Ordering::Relaxed);
+        rejected.queue_full = c.queue_full.load(Ordering::Relaxed);
+        rejected.timeout = c.timeout.load(Ordering::Relaxed);
+        rejected.closed = c.closed.load(Ordering::Relaxed);
         let mut stats = Stats::default();
-        stats.capacity = self.capacity.current();
-        stats.target_capacity = self.capacity.target();
+        stats.target_capacity = self.state.target();
+        stats.capacity = stats.target_capacity + permits.debt;
         stats.in_use = usize::try_from(admitted.saturating_sub(finished)).unwrap_or(usize::MAX);
-        stats.waiting = self.waiting.load(Relaxed);
+        stats.waiting = self.waiting.load(Ordering::Relaxed);
         stats.max_waiting = if max_wait.is_zero() {
             0
         } else {
-            self.max_waiting.load(Relaxed)
+            self.max_waiting.load(Ordering::Relaxed)
         };
         stats.admitted = admitted;
         stats.rejected = rejected;
-        stats.abandoned = c.abandoned.load(Relaxed);
+        stats.abandoned = c.abandoned.load(Ordering::Relaxed);
         stats.completed = completed;
         stats.failed = failed;
         stats.panicked = panicked;
         stats.cancelled = cancelled;
-        stats.closed = self.closed.load(Relaxed);
+        stats.closed = permits.closed;
         stats
     }
 }
 
-/// A place in the bounded wait queue, given up on drop.
+/// A registered waiter; on drop it leaves the queue unless it was served.
 struct WaitPlace<'a> {
     inner: &'a Inner,
+    /// Admitted or rejected (as opposed to abandoned by a dropped caller).
     decided: bool,
+    /// A permit was handed over to this waiter.
+    served: bool,
 }
 
 impl<'a> WaitPlace<'a> {
-    fn join(inner: &'a Inner) -> Option<Self> {
-        let max = inner.max_waiting.load(Relaxed);
-        let mut waiting = inner.waiting.load(Relaxed);
-        loop {
-            if waiting >= max {
-                return None;
-            }
-            match inner
-                .waiting
-                .compare_exchange_weak(waiting, waiting + 1, Relaxed, Relaxed)
-            {
-                Ok(_) => {
-                    return Some(WaitPlace {
-                        inner,
-                        decided: false,
-                    })
-                }
-                Err(actual) => waiting = actual,
-            }
+    fn new(inner: &'a Inner) -> Self {
+        inner.waiting.fetch_add(1, Ordering::Relaxed);
+        WaitPlace {
+            inner,
+            decided: false,
+            served: false,
         }
     }
 }
 
 impl Drop for WaitPlace<'_> {
     fn drop(&mut self) {
-        if !self.decided {
-            self.inner.counters.abandoned.fetch_add(1, Relaxed);
+        let inner = self.inner;
+        if !self.served {
+            inner.state.leave(&inner.handoff);
         }
-        self.inner.waiting.fetch_sub(1, Relaxed);
+        if !self.decided {
+            inner.counters.abandoned.fetch_add(1, Ordering::Relaxed);
+        }
+        inner.waiting.fetch_sub(1, Ordering::Relaxed);
     }
+}
+
+type WaitFuture<'a> = Pin<Box<dyn Future<Output = Result<Held, Rejected>> + Send + 'a>>;
+
+/// The future returned by [`SemaphoreBulkhead::acquire`].
+///
+/// Takes a free slot on its first poll without allocating; only a caller that has to
+/// wait allocates its place in the queue. Dropping it while it waits gives the place
+/// up.
+#[must_use = "futures do nothing unless polled"]
+pub struct Acquire<'a> {
+    inner: &'a Inner,
+    wait: Option<WaitFuture<'a>>,
+}
+
+impl<'a> Future for Acquire<'a> {
+    type Output = Result<SemaphorePermit<'a>, Rejected>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let inner = this.inner;
+        let held = match &mut this.wait {
+            Some(wait) => std::task::ready!(wait.as_mut().poll(cx)),
+            None => match inner.admit_now() {
+                Some(decided) => decided,
+                None => {
+                    let wait = this.wait.insert(Box::pin(inner.admit_waiting()));
+                    std::task::ready!(wait.as_mut().poll(cx))
+                }
+            },
+        };
+        Poll::Ready(held.map(|held| SemaphorePermit { inner, held }))
+    }
+}
+
+impl fmt::Debug for Acquire<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Acquire")
+            .field("compartment", &self.inner.info.name())
+            .field("waiting", &self.wait.is_some())
+            .finish()
+    }
+}
+
+/// The future returned by [`SemaphoreBulkhead::acquire_owned`]: `'static`, otherwise
+/// like [`Acquire`].
+#[must_use = "futures do nothing unless polled"]
+pub struct AcquireOwned {
+    inner: Arc<Inner>,
+    wait: Option<WaitFuture<'static>>,
+}
+
+impl Future for AcquireOwned {
+    type Output = Result<OwnedSemaphorePermit, Rejected>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let held = match &mut this.wait {
+            Some(wait) => std::task::ready!(wait.as_mut().poll(cx)),
+            None => match this.inner.admit_now() {
+                Some(decided) => decided,
+                None => {
+                    let wait = this.wait.insert(wait_owned(Arc::clone(&this.inner)));
+                    std::task::ready!(wait.as_mut().poll(cx))
+                }
+            },
+        };
+        Poll::Ready(held.map(|held| OwnedSemaphorePermit {
+            inner: Arc::clone(&this.inner),
+            held,
+        }))
+    }
+}
+
+impl fmt::Debug for AcquireOwned {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AcquireOwned")
+            .field("compartment", &self.inner.info.name())
+            .field("waiting", &self.wait.is_some())
+            .finish()
+    }
+}
+
+fn wait_owned(inner: Arc<Inner>) -> WaitFuture<'static> {
+    Box::pin(async move { inner.admit_waiting().await })
 }
 
 impl fmt::Debug for SemaphoreBulkhead {
@@ -629,30 +720,12 @@ impl Admission for SemaphoreBulkhead {
 
     #[inline]
     fn admit(&self) -> AdmitFuture<OwnedSemaphorePermit> {
-        match self.inner.sem.try_acquire() {
-            Ok(permit) => {
-                permit.forget();
-                let held = self.inner.admitted(Duration::ZERO);
-                AdmitFuture::ready(Ok(OwnedSemaphorePermit {
-                    inner: Arc::clone(&self.inner),
-                    held,
-                }))
-            }
-            Err(TryAcquireError::Closed) => {
-                AdmitFuture::ready(Err(self.inner.reject(RejectReason::Closed, Duration::ZERO)))
-            }
-            Err(TryAcquireError::NoPermits) => {
-                if self.inner.max_wait().is_zero() {
-                    return AdmitFuture::ready(Err(self
-                        .inner
-                        .reject(RejectReason::Full, Duration::ZERO)));
-                }
-                let inner = Arc::clone(&self.inner);
-                AdmitFuture::waiting(async move {
-                    let held = inner.admit_waiting().await?;
-                    Ok(OwnedSemaphorePermit { inner, held })
-                })
-            }
+        match self.inner.admit_now() {
+            Some(decided) => AdmitFuture::ready(decided.map(|held| OwnedSemaphorePermit {
+                inner: Arc::clone(&self.inner),
+                held,
+            })),
+            None => AdmitFuture::waiting(self.acquire_owned()),
         }
     }
 }
