@@ -57,9 +57,17 @@ impl fmt::Display for RejectReason {
 ///
 /// Names the compartment and the [`RejectReason`]. A compartment may suggest when to
 /// retry ([`retry_after`](Rejected::retry_after)); HTTP integrations turn that into a
-/// `Retry-After` header. Cloning is cheap: the name is shared.
+/// `Retry-After` header.
+///
+/// One pointer wide, so a `Result<Permit, Rejected>` stays small on the admission
+/// path; the details live on the heap, allocated only when a call is refused.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Rejected {
+    details: Box<Details>,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+struct Details {
     compartment: Arc<str>,
     reason: RejectReason,
     waited: Duration,
@@ -78,67 +86,74 @@ impl Rejected {
             _ => Duration::ZERO,
         };
         Rejected {
-            compartment,
-            reason,
-            waited,
-            retry_after: None,
+            details: Box::new(Details {
+                compartment,
+                reason,
+                waited,
+                retry_after: None,
+            }),
         }
     }
 
     /// Records how long the caller waited before being rejected.
     pub fn with_waited(mut self, waited: Duration) -> Self {
-        self.waited = waited;
+        self.details.waited = waited;
         self
     }
 
     /// Suggests how long the caller should wait before retrying.
     pub fn with_retry_after(mut self, retry_after: Option<Duration>) -> Self {
-        self.retry_after = retry_after;
+        self.details.retry_after = retry_after;
         self
     }
 
     /// The name of the compartment that refused the caller.
     pub fn compartment(&self) -> &str {
-        &self.compartment
+        &self.details.compartment
     }
 
     /// Why the caller was refused.
     pub fn reason(&self) -> RejectReason {
-        self.reason
+        self.details.reason
     }
 
     /// How long the caller waited before being refused; zero for callers that did not
     /// wait.
     pub fn waited(&self) -> Duration {
-        self.waited
+        self.details.waited
     }
 
     /// The compartment's suggestion for when to retry, if it has one.
     ///
     /// Never set for [`RejectReason::Closed`]: a closed compartment does not reopen.
     pub fn retry_after(&self) -> Option<Duration> {
-        match self.reason {
+        match self.details.reason {
             RejectReason::Closed => None,
-            _ => self.retry_after,
+            _ => self.details.retry_after,
         }
     }
 }
 
 impl fmt::Debug for Rejected {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = &self.details;
         f.debug_struct("Rejected")
-            .field("compartment", &&*self.compartment)
-            .field("reason", &self.reason)
-            .field("waited", &self.waited)
-            .field("retry_after", &self.retry_after)
+            .field("compartment", &&*d.compartment)
+            .field("reason", &d.reason)
+            .field("waited", &d.waited)
+            .field("retry_after", &d.retry_after)
             .finish()
     }
 }
 
 impl fmt::Display for Rejected {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "bulkhead `{}` rejected the call: ", self.compartment)?;
-        self.reason.describe(f)
+        write!(
+            f,
+            "bulkhead `{}` rejected the call: ",
+            self.details.compartment
+        )?;
+        self.details.reason.describe(f)
     }
 }
 

@@ -13,7 +13,11 @@ fn documented(page: &str, prefix: &str) -> Vec<String> {
         .split('`')
         .skip(1)
         .step_by(2)
-        .filter(|w| w.starts_with(prefix) && !w.contains(' '))
+        .filter(|w| w.starts_with(prefix))
+        .filter(|w| {
+            w.chars()
+                .all(|c| c.is_ascii_lowercase() || c == '_' || c == '.')
+        })
         .map(str::to_owned)
         .collect();
     found.sort();

@@ -13,7 +13,42 @@ pub(crate) struct Held {
     /// When the slot was taken; read only when an observer will use it.
     pub(crate) since: Option<Timestamp>,
     /// How the guarded work ended, when known.
-    pub(crate) outcome: Option<Outcome>,
+    pub(crate) outcome: Recorded,
+}
+
+/// The outcome recorded on a permit, word-sized so permits move as whole words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u64)]
+pub(crate) enum Recorded {
+    /// Nothing recorded: a plain drop counts as a success.
+    Nothing,
+    /// An outcome was recorded.
+    Ok,
+    Error,
+    Panic,
+    Cancelled,
+}
+
+impl Recorded {
+    pub(crate) fn outcome(self) -> Outcome {
+        match self {
+            Recorded::Nothing | Recorded::Ok => Outcome::Ok,
+            Recorded::Error => Outcome::Error,
+            Recorded::Panic => Outcome::Panic,
+            Recorded::Cancelled => Outcome::Cancelled,
+        }
+    }
+}
+
+impl From<Outcome> for Recorded {
+    fn from(outcome: Outcome) -> Self {
+        match outcome {
+            Outcome::Ok => Recorded::Ok,
+            Outcome::Error => Recorded::Error,
+            Outcome::Panic => Recorded::Panic,
+            Outcome::Cancelled => Recorded::Cancelled,
+        }
+    }
 }
 
 /// A slot in a [`SemaphoreBulkhead`](crate::SemaphoreBulkhead), borrowed from it.
@@ -30,7 +65,7 @@ pub struct SemaphorePermit<'a> {
 impl SemaphorePermit<'_> {
     /// Records how the guarded work ended; the last call wins.
     pub fn set_outcome(&mut self, outcome: Outcome) {
-        self.held.outcome = Some(outcome);
+        self.held.outcome = outcome.into();
     }
 
     /// The name of the compartment the slot belongs to.
@@ -68,7 +103,7 @@ pub struct OwnedSemaphorePermit {
 impl OwnedSemaphorePermit {
     /// Records how the guarded work ended; the last call wins.
     pub fn set_outcome(&mut self, outcome: Outcome) {
-        self.held.outcome = Some(outcome);
+        self.held.outcome = outcome.into();
     }
 
     /// The name of the compartment the slot belongs to.

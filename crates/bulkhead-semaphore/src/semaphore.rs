@@ -14,7 +14,7 @@ use bulkhead_core::{
 };
 use tokio::sync::Semaphore;
 
-use crate::permit::{Held, OwnedSemaphorePermit, SemaphorePermit};
+use crate::permit::{Held, OwnedSemaphorePermit, Recorded, SemaphorePermit};
 use crate::state::{Enqueue, NoPermit, PermitState};
 use crate::SemaphoreConfig;
 
@@ -56,7 +56,7 @@ pub struct SemaphoreBulkhead {
 
 pub(crate) struct Inner {
     pub(crate) info: CompartmentInfo,
-    /// Free permits, registered waiters, resize debt, closed flag.
+    /// Target, permits held, registered waiters, closed flag.
     state: PermitState,
     /// FIFO handoff of permits to waiting callers; holds no permits of its own.
     handoff: Semaphore,
@@ -78,7 +78,8 @@ struct Counters {
     timeout: AtomicU64,
     closed: AtomicU64,
     abandoned: AtomicU64,
-    completed: AtomicU64,
+    /// The highest `completed` figure reported, so snapshots never go backwards.
+    completed_seen: AtomicU64,
     failed: AtomicU64,
     panicked: AtomicU64,
     cancelled: AtomicU64,
@@ -350,7 +351,7 @@ impl SemaphoreBulkhead {
     pub fn config(&self) -> SemaphoreConfig {
         let inner = &*self.inner;
         SemaphoreConfig {
-            max_concurrent: inner.state.target(),
+            max_concurrent: inner.state.snapshot().target,
             max_wait: inner.max_wait(),
             max_waiting: inner.max_waiting.load(Ordering::Relaxed),
             retry_after: inner.retry_after(),
@@ -359,7 +360,7 @@ impl SemaphoreBulkhead {
 
     /// Free slots right now: what [`try_acquire`](Self::try_acquire) could take.
     pub fn available_permits(&self) -> usize {
-        self.inner.state.snapshot().free
+        self.inner.state.snapshot().free()
     }
 
     /// Refuses new callers and wakes waiting ones with [`RejectReason::Closed`]. Calls
@@ -465,17 +466,21 @@ impl Inner {
     #[inline]
     fn admitted(&self, wait: Duration) -> Held {
         self.counters.admitted.fetch_add(1, Ordering::Relaxed);
-        let since = match &self.observer {
-            None => None,
-            Some(observer) => {
-                observer.on_admitted(&self.info, &Admitted::new(wait));
-                Some(Timestamp::now())
-            }
-        };
+        let since = self
+            .observer
+            .as_ref()
+            .map(|observer| self.notify_admitted(observer, wait));
         Held {
             since,
-            outcome: None,
+            outcome: Recorded::Nothing,
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn notify_admitted(&self, observer: &SharedObserver, wait: Duration) -> Timestamp {
+        observer.on_admitted(&self.info, &Admitted::new(wait));
+        Timestamp::now()
     }
 
     #[cold]
@@ -499,21 +504,40 @@ impl Inner {
 
     #[inline]
     pub(crate) fn finish(&self, held: Held) {
+        // The common case, a success with no observer, is one CAS: successes are not
+        // counted one by one (`completed` is derived in `stats`).
+        if self.observer.is_none()
+            && matches!(held.outcome, Recorded::Nothing | Recorded::Ok)
+            && !std::thread::panicking()
+        {
+            self.state.release(&self.handoff);
+        } else {
+            self.finish_slow(held);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn finish_slow(&self, held: Held) {
         let outcome = if std::thread::panicking() {
             Outcome::Panic
         } else {
-            held.outcome.unwrap_or(Outcome::Ok)
+            held.outcome.outcome()
         };
-        // Counted before the slot goes back, so a snapshot never shows more finished
-        // calls than admitted ones.
+        // Outcomes other than success are counted before the slot goes back.
         let c = &self.counters;
         match outcome {
-            Outcome::Ok => &c.completed,
-            Outcome::Error => &c.failed,
-            Outcome::Panic => &c.panicked,
-            Outcome::Cancelled => &c.cancelled,
+            Outcome::Ok => {}
+            Outcome::Error => {
+                c.failed.fetch_add(1, Ordering::Release);
+            }
+            Outcome::Panic => {
+                c.panicked.fetch_add(1, Ordering::Release);
+            }
+            Outcome::Cancelled => {
+                c.cancelled.fetch_add(1, Ordering::Release);
+            }
         }
-        .fetch_add(1, Ordering::Release);
         if let Some(observer) = &self.observer {
             let held_for = held.since.map(Timestamp::elapsed).unwrap_or_default();
             observer.on_finished(&self.info, &Finished::new(held_for, outcome));
@@ -524,16 +548,23 @@ impl Inner {
     #[allow(clippy::field_reassign_with_default)] // `Stats` is non-exhaustive
     fn stats(&self) -> Stats {
         let c = &self.counters;
-        // Releases are counted before the slot goes back and admissions after the slot
-        // is taken, so reading the finished counters first never shows more finished
-        // calls than admitted ones.
-        let completed = c.completed.load(Ordering::Acquire);
+        // Read admissions, then the state word, then the other outcomes. An admission
+        // is counted after its slot is taken and a non-ok outcome before its slot goes
+        // back, so in this order `admitted - held - others` can only understate the
+        // successes, never overstate them; the figure is clamped to the highest one
+        // already reported so it never goes backwards. Once quiet it is exact.
+        let admitted = c.admitted.load(Ordering::Acquire);
+        let permits = self.state.snapshot();
         let failed = c.failed.load(Ordering::Acquire);
         let panicked = c.panicked.load(Ordering::Acquire);
         let cancelled = c.cancelled.load(Ordering::Acquire);
-        let admitted = c.admitted.load(Ordering::Acquire);
-        let finished = completed + failed + panicked + cancelled;
-        let permits = self.state.snapshot();
+        let derived = admitted
+            .saturating_sub(permits.held as u64)
+            .saturating_sub(failed + panicked + cancelled);
+        let completed = c
+            .completed_seen
+            .fetch_max(derived, Ordering::AcqRel)
+            .max(derived);
         let max_wait = self.max_wait();
         let mut rejected = RejectionCounts::default();
         rejected.full = c.full.load(Ordering::Relaxed);
@@ -541,9 +572,9 @@ impl Inner {
         rejected.timeout = c.timeout.load(Ordering::Relaxed);
         rejected.closed = c.closed.load(Ordering::Relaxed);
         let mut stats = Stats::default();
-        stats.target_capacity = self.state.target();
-        stats.capacity = stats.target_capacity + permits.debt;
-        stats.in_use = usize::try_from(admitted.saturating_sub(finished)).unwrap_or(usize::MAX);
+        stats.target_capacity = permits.target;
+        stats.capacity = permits.target.max(permits.held);
+        stats.in_use = permits.held;
         stats.waiting = self.waiting.load(Ordering::Relaxed);
         stats.max_waiting = if max_wait.is_zero() {
             0
@@ -615,6 +646,20 @@ impl<'a> Future for Acquire<'a> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let inner = this.inner;
+        if this.wait.is_none() && inner.state.try_take().is_ok() {
+            let held = inner.admitted(Duration::ZERO);
+            return Poll::Ready(Ok(SemaphorePermit { inner, held }));
+        }
+        this.poll_slow(cx)
+    }
+}
+
+impl<'a> Acquire<'a> {
+    #[cold]
+    #[inline(never)]
+    fn poll_slow(&mut self, cx: &mut Context<'_>) -> Poll<Result<SemaphorePermit<'a>, Rejected>> {
+        let this = self;
+        let inner = this.inner;
         let held = match &mut this.wait {
             Some(wait) => std::task::ready!(wait.as_mut().poll(cx)),
             None => match inner.admit_now() {
@@ -652,6 +697,22 @@ impl Future for AcquireOwned {
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
+        if this.wait.is_none() && this.inner.state.try_take().is_ok() {
+            let held = this.inner.admitted(Duration::ZERO);
+            return Poll::Ready(Ok(OwnedSemaphorePermit {
+                inner: Arc::clone(&this.inner),
+                held,
+            }));
+        }
+        this.poll_slow(cx)
+    }
+}
+
+impl AcquireOwned {
+    #[cold]
+    #[inline(never)]
+    fn poll_slow(&mut self, cx: &mut Context<'_>) -> Poll<Result<OwnedSemaphorePermit, Rejected>> {
+        let this = self;
         let held = match &mut this.wait {
             Some(wait) => std::task::ready!(wait.as_mut().poll(cx)),
             None => match this.inner.admit_now() {

@@ -1,35 +1,42 @@
 //! The permit accounting of a semaphore compartment, in one atomic word.
 //!
-//! Free permits, registered waiters, resize debt and the closed flag share a single
-//! `u64`, so every transition is one compare-and-swap and no two of them can interleave
-//! badly:
+//! The target capacity, the permits held, the registered waiters and the closed flag
+//! share a single `u64`, so every transition is one compare-and-swap and no two of them
+//! can interleave badly:
 //!
-//! - **take**: a free permit, if any (the uncontended path: one CAS, no lock);
-//! - **release**: a returning permit pays resize debt first, else goes to a registered
-//!   waiter (handed over through tokio's FIFO semaphore, which does the waking), else
-//!   becomes free again (one CAS; tokio's lock is touched only when someone waits);
+//! - **take**: a permit, if fewer than `target` are held (the uncontended path: one
+//!   CAS, no lock);
+//! - **release**: a returning permit goes to a registered waiter if there is one and
+//!   the compartment is not over its target (handed over through tokio's FIFO
+//!   semaphore, which does the waking; the permit stays counted as held), otherwise it
+//!   is simply no longer held. tokio's lock is touched only when someone waits;
 //! - **enqueue / leave**: a caller that found no free permit registers as a waiter,
 //!   bounded by `max_waiting`; one that gives up unregisters, and if a permit had
 //!   already been handed over for it, reclaims that permit and releases it again;
-//! - **resize**: growing cancels debt, then hands permits to waiters, then frees the
-//!   rest; shrinking removes free permits at once and records the rest as debt, paid
-//!   by permits as they come back. Neither blocks, neither cancels a holder.
+//! - **resize**: a new target takes effect in the same CAS. Growing hands the new
+//!   permits to waiters first. Shrinking removes nothing by force: while more permits
+//!   are held than the target allows, returning permits are not handed on, so the
+//!   count converges to the target as in-flight calls finish. Neither blocks, neither
+//!   cancels a holder.
 //!
-//! Invariant, checked under loom in `loom_tests`: permits in circulation (free + held +
-//! handed over) equal `target + debt`, and once everything is released and nobody
-//! waits, `free == target` and `debt == 0`.
+//! Invariants, checked under loom in `loom_tests`: `held` counts every permit taken or
+//! handed over and not yet released; a waiter is registered only while `held >= target`;
+//! once everything is released and nobody waits, `held == 0` and nothing is stranded in
+//! the handoff.
 
 #[cfg(bulkhead_loom)]
-use loom::sync::atomic::{AtomicU64, AtomicUsize, Ordering::AcqRel, Ordering::Acquire};
+use loom::sync::atomic::{AtomicU64, Ordering::AcqRel, Ordering::Acquire};
 #[cfg(not(bulkhead_loom))]
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::AcqRel, Ordering::Acquire};
+use std::sync::atomic::{AtomicU64, Ordering::AcqRel, Ordering::Acquire};
 
 const FIELD_BITS: u32 = 21;
 const FIELD_MAX: u64 = (1 << FIELD_BITS) - 1;
-const FREE_SHIFT: u32 = 0;
+const HELD_SHIFT: u32 = 0;
 const WAITERS_SHIFT: u32 = FIELD_BITS;
-const DEBT_SHIFT: u32 = 2 * FIELD_BITS;
+const TARGET_SHIFT: u32 = 2 * FIELD_BITS;
 const CLOSED: u64 = 1 << 63;
+const ONE_HELD: u64 = 1 << HELD_SHIFT;
+const ONE_WAITER: u64 = 1 << WAITERS_SHIFT;
 
 /// The largest count a field can hold; configuration limits stay below it.
 pub(crate) const MAX_COUNT: usize = FIELD_MAX as usize;
@@ -76,10 +83,17 @@ fn backoff(spins: &mut u32) {
 /// A decoded state word.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Snapshot {
-    pub(crate) free: usize,
+    pub(crate) target: usize,
+    pub(crate) held: usize,
     pub(crate) waiters: usize,
-    pub(crate) debt: usize,
     pub(crate) closed: bool,
+}
+
+impl Snapshot {
+    /// Permits a caller could take right now.
+    pub(crate) fn free(&self) -> usize {
+        self.target.saturating_sub(self.held)
+    }
 }
 
 #[inline]
@@ -112,28 +126,22 @@ pub(crate) enum Enqueue {
 #[derive(Debug)]
 pub(crate) struct PermitState {
     word: AtomicU64,
-    target: AtomicUsize,
 }
 
 impl PermitState {
-    pub(crate) fn new(permits: usize) -> Self {
-        debug_assert!(permits <= MAX_COUNT);
+    pub(crate) fn new(target: usize) -> Self {
+        debug_assert!(target <= MAX_COUNT);
         PermitState {
-            word: AtomicU64::new((permits as u64) << FREE_SHIFT),
-            target: AtomicUsize::new(permits),
+            word: AtomicU64::new((target as u64) << TARGET_SHIFT),
         }
-    }
-
-    pub(crate) fn target(&self) -> usize {
-        self.target.load(Acquire)
     }
 
     pub(crate) fn snapshot(&self) -> Snapshot {
         let word = self.word.load(Acquire);
         Snapshot {
-            free: field(word, FREE_SHIFT) as usize,
+            target: field(word, TARGET_SHIFT) as usize,
+            held: field(word, HELD_SHIFT) as usize,
             waiters: field(word, WAITERS_SHIFT) as usize,
-            debt: field(word, DEBT_SHIFT) as usize,
             closed: word & CLOSED != 0,
         }
     }
@@ -146,12 +154,12 @@ impl PermitState {
             if word & CLOSED != 0 {
                 return Err(NoPermit::Closed);
             }
-            if field(word, FREE_SHIFT) == 0 {
+            if field(word, HELD_SHIFT) >= field(word, TARGET_SHIFT) {
                 return Err(NoPermit::Empty);
             }
             match self
                 .word
-                .compare_exchange_weak(word, word - (1 << FREE_SHIFT), AcqRel, Acquire)
+                .compare_exchange_weak(word, word + ONE_HELD, AcqRel, Acquire)
             {
                 Ok(_) => return Ok(()),
                 Err(actual) => word = actual,
@@ -161,17 +169,18 @@ impl PermitState {
 
     /// Takes a free permit, or registers as a waiter if fewer than `max_waiting` wait.
     pub(crate) fn take_or_enqueue(&self, max_waiting: usize) -> Enqueue {
+        let max_waiting = max_waiting.min(MAX_COUNT) as u64;
         let mut word = self.word.load(Acquire);
         loop {
             if word & CLOSED != 0 {
                 return Enqueue::Closed;
             }
-            let (next, outcome) = if field(word, FREE_SHIFT) != 0 {
-                (word - (1 << FREE_SHIFT), Enqueue::Taken)
-            } else if field(word, WAITERS_SHIFT) as usize >= max_waiting.min(MAX_COUNT) {
+            let (next, outcome) = if field(word, HELD_SHIFT) < field(word, TARGET_SHIFT) {
+                (word + ONE_HELD, Enqueue::Taken)
+            } else if field(word, WAITERS_SHIFT) >= max_waiting {
                 return Enqueue::QueueFull;
             } else {
-                (word + (1 << WAITERS_SHIFT), Enqueue::Waiting)
+                (word + ONE_WAITER, Enqueue::Waiting)
             };
             match self.word.compare_exchange_weak(word, next, AcqRel, Acquire) {
                 Ok(_) => return outcome,
@@ -180,17 +189,19 @@ impl PermitState {
         }
     }
 
-    /// Gives a held permit back: it pays debt, or goes to a waiter, or becomes free.
+    /// Gives a held permit back: to a waiter if one is registered and the compartment
+    /// is within its target, otherwise it is no longer held.
     #[inline]
     pub(crate) fn release<H: Handoff>(&self, handoff: &H) {
         let mut word = self.word.load(Acquire);
         loop {
-            let (next, hand) = if field(word, DEBT_SHIFT) != 0 {
-                (word - (1 << DEBT_SHIFT), false)
-            } else if field(word, WAITERS_SHIFT) != 0 {
-                (word - (1 << WAITERS_SHIFT), true)
+            let hand = field(word, WAITERS_SHIFT) != 0
+                && word & CLOSED == 0
+                && field(word, HELD_SHIFT) <= field(word, TARGET_SHIFT);
+            let next = if hand {
+                word - ONE_WAITER
             } else {
-                (word + (1 << FREE_SHIFT), false)
+                word - ONE_HELD
             };
             match self.word.compare_exchange_weak(word, next, AcqRel, Acquire) {
                 Ok(_) => {
@@ -215,18 +226,16 @@ impl PermitState {
             if field(word, WAITERS_SHIFT) == 0 {
                 break;
             }
-            match self.word.compare_exchange_weak(
-                word,
-                word - (1 << WAITERS_SHIFT),
-                AcqRel,
-                Acquire,
-            ) {
+            match self
+                .word
+                .compare_exchange_weak(word, word - ONE_WAITER, AcqRel, Acquire)
+            {
                 Ok(_) => return,
                 Err(actual) => word = actual,
             }
         }
         // Every registered waiter already had a permit handed over (or one is on its
-        // way: a release decrements the waiters before it hands the permit to the
+        // way: a release unregisters the waiter before it hands the permit to the
         // semaphore), this one included. With this waiter gone, one handed-over permit
         // has nobody to go to: take it back and release it like any other. If it is
         // still on its way, it arrives within the releasing thread's next few
@@ -243,50 +252,41 @@ impl PermitState {
         self.word.fetch_or(CLOSED, AcqRel) & CLOSED == 0
     }
 
-    /// Changes the target; callers serialize resizes. Returns the previous target.
+    /// Sets a new target; returns the previous one.
     pub(crate) fn resize<H: Handoff>(&self, handoff: &H, new: usize) -> usize {
         debug_assert!(new <= MAX_COUNT);
-        let old = self.target.swap(new, AcqRel);
+        let new = new as u64;
         let mut word = self.word.load(Acquire);
-        if new > old {
-            let grow = (new - old) as u64;
-            loop {
-                let debt = field(word, DEBT_SHIFT);
-                let waiters = field(word, WAITERS_SHIFT);
-                let cancel = debt.min(grow);
-                let hand = waiters.min(grow - cancel);
-                let free = grow - cancel - hand;
-                let next =
-                    word - (cancel << DEBT_SHIFT) - (hand << WAITERS_SHIFT) + (free << FREE_SHIFT);
-                match self.word.compare_exchange_weak(word, next, AcqRel, Acquire) {
-                    Ok(_) => {
-                        if hand != 0 {
-                            handoff.hand(hand as usize);
-                        }
-                        break;
+        loop {
+            let old = field(word, TARGET_SHIFT);
+            let held = field(word, HELD_SHIFT);
+            let waiters = field(word, WAITERS_SHIFT);
+            // Room made by a grow goes to waiters first (never after close).
+            let hand = if word & CLOSED == 0 {
+                waiters.min(new.saturating_sub(held))
+            } else {
+                0
+            };
+            let next =
+                (word & !(FIELD_MAX << TARGET_SHIFT)) + (new << TARGET_SHIFT) + hand * ONE_HELD
+                    - hand * ONE_WAITER;
+            match self.word.compare_exchange_weak(word, next, AcqRel, Acquire) {
+                Ok(_) => {
+                    if hand != 0 {
+                        handoff.hand(hand as usize);
                     }
-                    Err(actual) => word = actual,
+                    return old as usize;
                 }
-            }
-        } else if new < old {
-            let shrink = (old - new) as u64;
-            loop {
-                let take = field(word, FREE_SHIFT).min(shrink);
-                let next = word - (take << FREE_SHIFT) + ((shrink - take) << DEBT_SHIFT);
-                match self.word.compare_exchange_weak(word, next, AcqRel, Acquire) {
-                    Ok(_) => break,
-                    Err(actual) => word = actual,
-                }
+                Err(actual) => word = actual,
             }
         }
-        old
     }
 }
 
 #[cfg(all(test, bulkhead_loom))]
 mod loom_tests {
     use super::*;
-    use loom::sync::atomic::Ordering::SeqCst;
+    use loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
     use loom::sync::Arc;
     use loom::thread;
 
@@ -326,32 +326,39 @@ mod loom_tests {
 
     fn assert_quiet(state: &PermitState, model: &Model, target: usize) {
         let s = state.snapshot();
-        assert_eq!(state.target(), target, "target");
-        assert_eq!((s.debt, s.waiters), (0, 0), "{s:?}");
+        assert_eq!(s.target, target, "target");
+        assert_eq!((s.held, s.waiters), (0, 0), "{s:?}");
         assert_eq!(
             model.handed.load(SeqCst),
             0,
             "permits stranded in the handoff"
         );
-        assert_eq!(s.free, target, "free permits: {s:?}");
     }
 
     #[test]
-    fn shrinking_while_holders_release_converges_to_the_target() {
+    fn shrinking_while_holders_release_converges_and_never_over_admits() {
         loom::model(|| {
             let model = Arc::new(Model::default());
             let state = Arc::new(PermitState::new(2));
             state.try_take().unwrap();
             state.try_take().unwrap();
-            let holders: Vec<_> = (0..2)
-                .map(|_| {
-                    let (model, state) = (model.clone(), state.clone());
-                    thread::spawn(move || state.release(&*model))
-                })
-                .collect();
+            let holder = {
+                let (model, state) = (model.clone(), state.clone());
+                thread::spawn(move || state.release(&*model))
+            };
+            let newcomer = {
+                let state = state.clone();
+                thread::spawn(move || state.try_take().is_ok())
+            };
             state.resize(&*model, 1);
-            for h in holders {
-                h.join().unwrap();
+            holder.join().unwrap();
+            let admitted = newcomer.join().unwrap();
+            let s = state.snapshot();
+            // The newcomer got in only if it came before the shrink took effect.
+            assert!(s.held <= 2, "{s:?}");
+            state.release(&*model);
+            if admitted {
+                state.release(&*model);
             }
             assert_quiet(&state, &model, 1);
         });
@@ -404,8 +411,10 @@ mod loom_tests {
             };
             resizer.join().unwrap();
             holder.join().unwrap();
-            // Exactly one permit went to the one waiter; the other is free.
-            assert!(model.take(), "the waiter was served");
+            let s = state.snapshot();
+            assert!(s.held <= 2, "{s:?}");
+            assert_eq!(s.waiters, 0, "the waiter was served: {s:?}");
+            assert!(model.take(), "a permit was handed to the waiter");
             state.release(&*model);
             assert_quiet(&state, &model, 2);
         });
@@ -428,7 +437,7 @@ mod loom_tests {
             holder.join().unwrap();
             let s = state.snapshot();
             assert!(s.closed);
-            assert_eq!((s.free, s.waiters, s.debt), (1, 0, 0), "{s:?}");
+            assert_eq!((s.held, s.waiters), (0, 0), "{s:?}");
             assert_eq!(model.handed.load(SeqCst), 0);
             assert_eq!(state.try_take(), Err(NoPermit::Closed));
         });
