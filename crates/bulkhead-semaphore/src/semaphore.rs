@@ -104,6 +104,7 @@ struct Counters {
 #[derive(Clone)]
 pub struct SemaphoreBuilder {
     name: Arc<str>,
+    kind: &'static str,
     config: SemaphoreConfig,
     observer: Option<SharedObserver>,
 }
@@ -139,6 +140,16 @@ impl SemaphoreBuilder {
         self
     }
 
+    /// Reports the compartment as another kind (default: [`KIND`]).
+    ///
+    /// For compartment kinds built on a semaphore's admission (a runtime compartment
+    /// bounds its queued tasks with one), so that stats and events carry their own
+    /// kind.
+    pub fn kind(mut self, kind: &'static str) -> Self {
+        self.kind = kind;
+        self
+    }
+
     /// Attaches an observer that receives every event of the compartment.
     pub fn observer(mut self, observer: SharedObserver) -> Self {
         self.observer = Some(observer);
@@ -154,7 +165,7 @@ impl SemaphoreBuilder {
         let c = &self.config;
         Ok(SemaphoreBulkhead {
             inner: Arc::new(Inner {
-                info: CompartmentInfo::new(name, KIND),
+                info: CompartmentInfo::new(name, self.kind),
                 state: PermitState::new(c.max_concurrent),
                 handoff: Semaphore::new(0),
                 waiting: AtomicUsize::new(0),
@@ -173,6 +184,7 @@ impl fmt::Debug for SemaphoreBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SemaphoreBuilder")
             .field("name", &&*self.name)
+            .field("kind", &self.kind)
             .field("config", &self.config)
             .field("observer", &self.observer.is_some())
             .finish()
@@ -193,6 +205,7 @@ impl SemaphoreBulkhead {
     pub fn builder(name: impl Into<Arc<str>>) -> SemaphoreBuilder {
         SemaphoreBuilder {
             name: name.into(),
+            kind: KIND,
             config: SemaphoreConfig::default(),
             observer: None,
         }
