@@ -456,21 +456,26 @@ impl Inner {
             let acquire = tokio::time::timeout_at(start + max_wait, self.handoff.acquire());
             acquire.await
         };
-        let waited = start.elapsed();
         place.decided = true;
         match acquired {
             Ok(Ok(permit)) => {
                 permit.forget();
                 place.served = true;
                 drop(place);
+                // The wait is read only when an observer will see it.
+                let waited = match self.observer {
+                    Some(_) => start.elapsed(),
+                    None => Duration::ZERO,
+                };
                 Ok(self.admitted(waited))
             }
             Ok(Err(_closed)) => {
                 drop(place);
-                Err(self.reject(RejectReason::Closed, waited))
+                Err(self.reject(RejectReason::Closed, start.elapsed()))
             }
             Err(_elapsed) => {
                 drop(place);
+                let waited = start.elapsed();
                 Err(self.reject(RejectReason::Timeout { waited }, waited))
             }
         }
