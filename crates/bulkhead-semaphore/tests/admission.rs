@@ -289,7 +289,10 @@ async fn try_execute_never_waits_even_with_a_wait_budget() {
 #[tokio::test]
 async fn a_compartment_built_as_another_kind_reports_that_kind() {
     use bulkhead_semaphore::Compartment;
-    let b = SemaphoreBulkhead::builder("cpu").kind("runtime").build().unwrap();
+    let b = SemaphoreBulkhead::builder("cpu")
+        .kind("runtime")
+        .build()
+        .unwrap();
     assert_eq!((b.name(), Compartment::kind(&b)), ("cpu", "runtime"));
     let plain = bulkhead("io", SemaphoreConfig::new(1));
     assert_eq!(Compartment::kind(&plain), "semaphore");

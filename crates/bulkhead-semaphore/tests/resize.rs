@@ -52,7 +52,11 @@ async fn shrinking_never_blocks_never_cancels_and_converges_as_permits_come_back
     );
     held.pop();
     assert_eq!(b.stats().capacity, 3);
-    assert_eq!(b.available_permits(), 0, "a returned slot pays the debt");
+    assert_eq!(
+        b.available_permits(),
+        0,
+        "a returned slot is retired while over the target"
+    );
     held.pop();
     assert_eq!(b.stats().capacity, 2);
     assert_eq!(b.try_acquire().unwrap_err().reason(), RejectReason::Full);
