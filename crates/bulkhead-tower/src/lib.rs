@@ -68,6 +68,9 @@
 //! - `grpc` (implies `http`): `GrpcBulkheadLayer` and `grpc_rejection_response`, for
 //!   gRPC's `RESOURCE_EXHAUSTED` status with a retry pushback hint.
 //! - `tonic` (implies `grpc`): `tonic_status`, a rejection as a `tonic::Status`.
+//! - `runtime`: `RuntimeLayer`, which runs each call on a `bulkhead-runtime`
+//!   compartment's dedicated runtime (the inner future is spawned there; dropping the
+//!   response future aborts it), with errors as `bulkhead_runtime::ExecuteError`.
 //!
 //! [tower]: https://docs.rs/tower
 #![forbid(unsafe_code)]
@@ -84,6 +87,8 @@ mod service;
 mod grpc;
 #[cfg(feature = "http")]
 mod http;
+#[cfg(feature = "runtime")]
+mod runtime;
 
 pub use bulkhead_core::{
     Admission, CallError, Compartment, CompartmentInfo, Outcome, Permit, RejectReason, Rejected,
@@ -93,6 +98,8 @@ pub use future::ResponseFuture;
 pub use layer::BulkheadLayer;
 pub use service::Bulkhead;
 
+#[cfg(feature = "runtime")]
+pub use bulkhead_runtime::ExecuteError;
 #[cfg(feature = "tonic")]
 pub use grpc::tonic_status;
 #[cfg(feature = "grpc")]
@@ -102,6 +109,8 @@ pub use http::{
     rejection_response, HttpBulkhead, HttpBulkheadLayer, HttpResponseFuture, BULKHEAD_HEADER,
     REASON_HEADER,
 };
+#[cfg(feature = "runtime")]
+pub use runtime::{RuntimeLayer, RuntimeResponseFuture, RuntimeService};
 
 /// Finds a [`Rejected`] in an error or in its chain of [`source`](Error::source)s.
 ///
