@@ -32,6 +32,22 @@ enum Check {
     /// target ("at least k times the peer's calls per second") is the time ratio
     /// `<= 1/k`.
     TimeRatio { ours: Bench, peer: Bench, max: f64 },
+    /// Median ns/op of `ours` minus that of `base` is at most `max_ns`: what a feature
+    /// adds to a call ("adds at most 40 ns").
+    TimeDiff {
+        ours: Bench,
+        base: Bench,
+        max_ns: f64,
+    },
+    /// What `ours` adds to `base` divided by what `peer` adds to it is at most `max`:
+    /// "the feature costs a tenth of what the peer's way costs", both measured on the
+    /// same underlying call.
+    OverheadRatio {
+        ours: Bench,
+        peer: Bench,
+        base: Bench,
+        max: f64,
+    },
     /// Heap allocations per call of a row of the `allocs` group are at most `max`.
     Allocs { name: &'static str, max: f64 },
 }
@@ -115,6 +131,75 @@ const TARGETS: &[Target] = &[
             max: 0.0,
         },
     },
+    // runtime
+    Target {
+        name: "runtime dispatch: execute vs raw Handle::spawn + JoinHandle",
+        check: Check::TimeRatio {
+            ours: ("runtime-dispatch", "ours execute"),
+            peer: ("runtime-dispatch", "raw Handle::spawn"),
+            max: 1.1,
+        },
+    },
+    Target {
+        name: "runtime dispatch: RuntimeLayer vs tower-resilience-executor",
+        check: Check::TimeRatio {
+            ours: ("runtime-dispatch", "ours RuntimeLayer"),
+            peer: ("runtime-dispatch", "tower-resilience-executor"),
+            max: 1.1,
+        },
+    },
+    // telemetry
+    Target {
+        name: "telemetry: metrics observer adds <= 40 ns per call",
+        check: Check::TimeDiff {
+            ours: ("telemetry", "metrics observer"),
+            base: ("telemetry", "no observer"),
+            max_ns: 40.0,
+        },
+    },
+    Target {
+        name:
+            "telemetry: metrics observer's added cost vs the guide's gauge!+info! (>= 10x cheaper)",
+        check: Check::OverheadRatio {
+            ours: ("telemetry", "metrics observer"),
+            peer: ("telemetry", "guide style"),
+            base: ("telemetry", "no observer"),
+            max: 0.1,
+        },
+    },
+    // connection pools
+    Target {
+        name: "deadpool: checkout+return through the compartment vs bare deadpool get",
+        check: Check::TimeRatio {
+            ours: ("pool-checkout", "ours deadpool get+drop"),
+            peer: ("pool-checkout", "deadpool get+drop"),
+            max: 1.15,
+        },
+    },
+    Target {
+        name: "bb8: checkout+return through the compartment vs bare bb8 get",
+        check: Check::TimeRatio {
+            ours: ("pool-checkout", "ours bb8 get+drop"),
+            peer: ("pool-checkout", "bb8 get+drop"),
+            max: 1.15,
+        },
+    },
+    Target {
+        name: "deadpool-postgres: SELECT 1 through the compartment vs bare deadpool-postgres",
+        check: Check::TimeRatio {
+            ours: ("pool-postgres", "ours deadpool SELECT 1"),
+            peer: ("pool-postgres", "deadpool-postgres SELECT 1"),
+            max: 1.05,
+        },
+    },
+    Target {
+        name: "bb8-postgres: SELECT 1 through the compartment vs bare bb8-postgres",
+        check: Check::TimeRatio {
+            ours: ("pool-postgres", "ours bb8 SELECT 1"),
+            peer: ("pool-postgres", "bb8-postgres SELECT 1"),
+            max: 1.05,
+        },
+    },
 ];
 
 const HELP: &str = "\
@@ -184,11 +269,19 @@ pub fn run(args: &[String]) -> crate::Result {
         if quick {
             cmd.arg("--quick");
         }
+        // The PostgreSQL benches run against `BULKHEAD_TEST_PG_URL`, or a throwaway
+        // cluster when the binaries are installed; without either they are skipped.
+        let server = crate::ci::postgres::provide(&target, false)?;
+        if let Some(url) = server.url() {
+            cmd.env(crate::ci::postgres::URL_ENV, url);
+        }
         eprintln!(
             "running `cargo bench -p bulkhead-benches`{}",
             if quick { " (quick)" } else { "" }
         );
-        let status = cmd.status().map_err(|e| format!("cannot run cargo: {e}"))?;
+        let status = cmd.status().map_err(|e| format!("cannot run cargo: {e}"));
+        drop(server);
+        let status = status?;
         if !status.success() {
             failure = Some(format!(
                 "`cargo bench -p bulkhead-benches` failed ({status})"
@@ -393,6 +486,44 @@ fn check(target: &Target, entries: &[Entry]) -> Outcome {
                 unit: "x",
             }
         }
+        Check::TimeDiff { ours, base, max_ns } => {
+            let ns = |(group, name): Bench| find(entries, group, name).and_then(|e| e.ns_per_op);
+            let value = match (ns(ours), ns(base)) {
+                (Some(o), Some(b)) => Some(o - b),
+                _ => None,
+            };
+            Outcome {
+                name: target.name,
+                compares: format!("{}/{} - {}/{}", ours.0, ours.1, base.0, base.1),
+                value,
+                target: format!("<= {max_ns:.0} ns"),
+                met: value.is_some_and(|v| v <= max_ns),
+                unit: "ns",
+            }
+        }
+        Check::OverheadRatio {
+            ours,
+            peer,
+            base,
+            max,
+        } => {
+            let ns = |(group, name): Bench| find(entries, group, name).and_then(|e| e.ns_per_op);
+            let value = match (ns(ours), ns(peer), ns(base)) {
+                (Some(o), Some(p), Some(b)) if p > b => Some((o - b) / (p - b)),
+                _ => None,
+            };
+            Outcome {
+                name: target.name,
+                compares: format!(
+                    "({}/{} - {}/{}) / ({}/{} - {}/{})",
+                    ours.0, ours.1, base.0, base.1, peer.0, peer.1, base.0, base.1
+                ),
+                value,
+                target: format!("<= {max:.2}x"),
+                met: value.is_some_and(|v| v <= max),
+                unit: "x",
+            }
+        }
         Check::Allocs { name, max } => {
             let value = find(entries, "allocs", name).and_then(|e| e.allocs_per_op);
             Outcome {
@@ -504,6 +635,7 @@ fn markdown(entries: &[Entry], outcomes: &[Outcome], quick: bool) -> String {
         let value = match o.value {
             None => "missing".to_string(),
             Some(v) if o.unit == "x" => format!("{v:.2}x"),
+            Some(v) if o.unit == "ns" => format!("{v:+.1} ns"),
             Some(v) => fmt_allocs(Some(v)),
         };
         let met = if o.met { "yes" } else { "**NO**" };

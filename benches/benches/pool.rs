@@ -1,0 +1,262 @@
+//! Connection-pool compartments against the bare pools they wrap.
+//!
+//! - `pool-checkout`: check an object out and give it back, with an in-memory manager
+//!   (no I/O), so only the pool and the compartment are measured: ours over deadpool vs
+//!   deadpool's `get`, ours over bb8 vs bb8's `get`. Same pool settings on both sides.
+//! - `pool-postgres`: `SELECT 1` through a checkout against a real server, ours vs bare
+//!   deadpool-postgres and bb8-postgres with the same pool settings. Runs only when
+//!   `BULKHEAD_TEST_PG_URL` is set (`cargo xtask bench` starts a throwaway cluster when
+//!   the PostgreSQL binaries are installed).
+//!
+//! Every bench drives one `block_on` per sample around a plain loop on a current-thread
+//! runtime. The PostgreSQL benches measure the CPU time of that thread (the client, its
+//! pool and tokio-postgres' connection task), not wall time: on shared CPUs a loopback
+//! round trip swings between about 12 us and 90 us for seconds at a time with the
+//! machine's load, which would decide any comparison of two benches run one after the
+//! other, while what a pool adds to a query is work on the client's CPU. The two sides
+//! of a comparison alternate in blocks, so both keep their connections equally warm.
+
+use std::convert::Infallible;
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use bulkhead_bb8::postgres::PgPool as Bb8PgPool;
+use bulkhead_bb8::{Bb8Bulkhead, Bb8Config};
+use bulkhead_benches::{current_thread_runtime, quick, timing};
+use bulkhead_deadpool::postgres::{PgPool as DeadpoolPgPool, PgPoolConfig};
+use bulkhead_deadpool::{DeadpoolBulkhead, DeadpoolConfig};
+use cpu_time::ThreadTime;
+use criterion::measurement::WallTime;
+use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion};
+use deadpool::managed::{self, Metrics, RecycleResult};
+use tokio_postgres::NoTls;
+
+/// Objects in every pool.
+const POOL_SIZE: usize = 8;
+/// The server of the PostgreSQL group.
+const PG_URL_ENV: &str = "BULKHEAD_TEST_PG_URL";
+
+/// Times `iters` runs of `$body` inside one `block_on` on `$rt`.
+macro_rules! async_loop {
+    ($b:expr, $rt:expr, $body:block) => {
+        $b.iter_custom(|iters| {
+            $rt.block_on(async {
+                let start = Instant::now();
+                for _ in 0..iters $body
+                start.elapsed()
+            })
+        })
+    };
+}
+
+/// Runs `iters` round trips of `$measured` inside one `block_on` on `$rt`, alternating
+/// in blocks of `QUERY_BLOCK` with as many of `$paired`; reports the CPU time this thread
+/// spent in the `$measured` blocks.
+macro_rules! cpu_loop {
+    ($b:expr, $rt:expr, $measured:block, $paired:block) => {
+        $b.iter_custom(|iters| {
+            $rt.block_on(async {
+                let mut spent = Duration::ZERO;
+                let mut done = 0;
+                while done < iters {
+                    let n = QUERY_BLOCK.min(iters - done);
+                    let start = ThreadTime::now();
+                    for _ in 0..n $measured
+                    spent += start.elapsed();
+                    for _ in 0..n $paired
+                    done += n;
+                }
+                spent
+            })
+        })
+    };
+}
+
+/// Round trips per block: reading the thread's CPU clock is a system call, so it is
+/// read once per block.
+const QUERY_BLOCK: u64 = 8;
+
+/// Hands out numbers; recycling and checking cost nothing.
+struct Numbers;
+
+impl managed::Manager for Numbers {
+    type Type = u64;
+    type Error = Infallible;
+
+    async fn create(&self) -> Result<u64, Infallible> {
+        Ok(42)
+    }
+
+    async fn recycle(&self, _: &mut u64, _: &Metrics) -> RecycleResult<Infallible> {
+        Ok(())
+    }
+}
+
+impl bb8::ManageConnection for Numbers {
+    type Connection = u64;
+    type Error = Infallible;
+
+    async fn connect(&self) -> Result<u64, Infallible> {
+        Ok(42)
+    }
+
+    async fn is_valid(&self, _: &mut u64) -> Result<(), Infallible> {
+        Ok(())
+    }
+
+    fn has_broken(&self, _: &mut u64) -> bool {
+        false
+    }
+}
+
+fn configure(group: &mut BenchmarkGroup<'_, WallTime>) {
+    let (warm_up, measurement) = timing();
+    group.warm_up_time(warm_up).measurement_time(measurement);
+    group.sample_size(if quick() { 10 } else { 50 });
+}
+
+fn checkout(c: &mut Criterion) {
+    let rt = current_thread_runtime();
+    let mut group = c.benchmark_group("pool-checkout");
+    configure(&mut group);
+
+    let deadpool = || {
+        managed::Pool::<Numbers>::builder(Numbers)
+            .max_size(POOL_SIZE)
+            .build()
+            .expect("pool")
+    };
+    let bare = deadpool();
+    let ours = DeadpoolBulkhead::new("bench", deadpool(), DeadpoolConfig::default())
+        .expect("valid config");
+    group.bench_function("deadpool get+drop", |b| {
+        async_loop!(b, rt, {
+            drop(black_box(bare.get().await.expect("object")));
+        })
+    });
+    group.bench_function("ours deadpool get+drop", |b| {
+        async_loop!(b, rt, {
+            drop(black_box(ours.get().await.expect("object")));
+        })
+    });
+
+    // bb8 starts its reaper on the runtime it is built in.
+    let bb8 = || {
+        rt.block_on(async {
+            bb8::Pool::builder()
+                .max_size(POOL_SIZE as u32)
+                .build(Numbers)
+                .await
+                .expect("pool")
+        })
+    };
+    let bare = bb8();
+    let ours = Bb8Bulkhead::new("bench", bb8(), Bb8Config::default()).expect("valid config");
+    group.bench_function("bb8 get+drop", |b| {
+        async_loop!(b, rt, {
+            drop(black_box(bare.get().await.expect("connection")));
+        })
+    });
+    group.bench_function("ours bb8 get+drop", |b| {
+        async_loop!(b, rt, {
+            drop(black_box(ours.get().await.expect("connection")));
+        })
+    });
+    group.finish();
+}
+
+fn postgres(c: &mut Criterion) {
+    let Some(url) = std::env::var(PG_URL_ENV).ok().filter(|u| !u.is_empty()) else {
+        eprintln!(
+            "pool-postgres: skipped, {PG_URL_ENV} is not set (`cargo xtask bench` starts a \
+             throwaway cluster when the PostgreSQL binaries are installed)"
+        );
+        return;
+    };
+    // tokio-postgres needs the runtime's I/O driver.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("current-thread runtime");
+    let mut group = c.benchmark_group("pool-postgres");
+    configure(&mut group);
+
+    // The same settings on every side: `POOL_SIZE` connections, fast recycling (no
+    // check query), a 5 s timeout on opening a connection.
+    let timeout = Duration::from_secs(5);
+    let config = PgPoolConfig::new(&url)
+        .max_size(POOL_SIZE)
+        .connect_timeout(timeout);
+    let pg_config: tokio_postgres::Config = url.parse().expect("a valid PostgreSQL URL");
+
+    let bare = deadpool_postgres::Pool::builder(deadpool_postgres::Manager::from_config(
+        pg_config.clone(),
+        NoTls,
+        deadpool_postgres::ManagerConfig {
+            recycling_method: deadpool_postgres::RecyclingMethod::Fast,
+        },
+    ))
+    .max_size(POOL_SIZE)
+    .runtime(deadpool::Runtime::Tokio1)
+    .create_timeout(Some(timeout))
+    .recycle_timeout(Some(timeout))
+    .build()
+    .expect("pool");
+    let ours = DeadpoolPgPool::postgres("bench", &config, None).expect("valid config");
+    group.bench_function("deadpool-postgres SELECT 1", |b| {
+        cpu_loop!(
+            b,
+            rt,
+            { select_1(&bare.get().await.expect("connection")).await },
+            { select_1(&ours.get().await.expect("connection")).await }
+        )
+    });
+    group.bench_function("ours deadpool SELECT 1", |b| {
+        cpu_loop!(
+            b,
+            rt,
+            { select_1(&ours.get().await.expect("connection")).await },
+            { select_1(&bare.get().await.expect("connection")).await }
+        )
+    });
+
+    let (bare, ours) = rt.block_on(async {
+        let bare = bb8::Pool::builder()
+            .max_size(POOL_SIZE as u32)
+            .connection_timeout(timeout)
+            .test_on_check_out(false)
+            .build_unchecked(bb8_postgres::PostgresConnectionManager::new(
+                pg_config, NoTls,
+            ));
+        let config = bulkhead_bb8::postgres::PgPoolConfig::new(&url)
+            .max_size(POOL_SIZE)
+            .connect_timeout(timeout);
+        (bare, Bb8PgPool::postgres("bench", &config, None))
+    });
+    let ours = ours.expect("valid config");
+    group.bench_function("bb8-postgres SELECT 1", |b| {
+        cpu_loop!(
+            b,
+            rt,
+            { select_1(&bare.get().await.expect("connection")).await },
+            { select_1(&ours.get().await.expect("connection")).await }
+        )
+    });
+    group.bench_function("ours bb8 SELECT 1", |b| {
+        cpu_loop!(
+            b,
+            rt,
+            { select_1(&ours.get().await.expect("connection")).await },
+            { select_1(&bare.get().await.expect("connection")).await }
+        )
+    });
+    group.finish();
+}
+
+/// One round trip.
+async fn select_1(client: &tokio_postgres::Client) {
+    black_box(client.simple_query("SELECT 1").await.expect("query"));
+}
+
+criterion_group!(benches, checkout, postgres);
+criterion_main!(benches);

@@ -1,0 +1,374 @@
+//! The bb8 compartment.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bb8::{ManageConnection, Pool, RunError};
+use bulkhead_core::{
+    Admission, CallError, Compartment, CompartmentInfo, ConfigError, Outcome, SharedObserver, Stats,
+};
+use bulkhead_semaphore::{SemaphoreBulkhead, SemaphoreConfig};
+
+use crate::error::ErrorLog;
+use crate::slot::Slot;
+use crate::{Bb8Config, PoolError, PoolErrors, PoolStatus, Pooled};
+
+/// The kind name of bb8 compartments.
+pub const KIND: &str = "bb8";
+
+/// The largest pool a compartment accepts: the bound of the admission it is built on.
+pub const MAX_SIZE_LIMIT: usize = bulkhead_semaphore::MAX_CONCURRENT_LIMIT;
+
+/// Why a checkout failed: the compartment refused it, or the pool could not hand out a
+/// connection.
+pub type CheckoutError<E> = CallError<PoolError<E>>;
+
+/// A compartment over a [`bb8::Pool`]: one slot per connection.
+///
+/// Checkouts go through the same admission as a
+/// [`SemaphoreBulkhead`](bulkhead_semaphore::SemaphoreBulkhead) sized to the pool's
+/// `max_size`: a free slot is taken at once; otherwise the checkout waits in FIFO order
+/// for `max_wait` ([`RejectReason::Timeout`](bulkhead_core::RejectReason::Timeout)),
+/// is refused at once when `max_wait` is zero
+/// ([`RejectReason::Full`](bulkhead_core::RejectReason::Full)) or when `max_waiting`
+/// checkouts already wait ([`RejectReason::QueueFull`](bulkhead_core::RejectReason::QueueFull)).
+/// An admitted checkout then gets a connection from bb8, which may open one (bounded by
+/// the pool's `connection_timeout`); failures come back as [`CallError::Backend`].
+///
+/// The compartment owns the pool's connections: take them through it, not from the
+/// pool directly, or admitted checkouts may wait on bb8 for connections held elsewhere.
+///
+/// Handles are cheap to clone and share one compartment.
+///
+/// ```
+/// use bulkhead_bb8::{Bb8Bulkhead, Bb8Config, RejectReason};
+///
+/// struct Numbers;
+///
+/// impl bb8::ManageConnection for Numbers {
+///     type Connection = u32;
+///     type Error = std::convert::Infallible;
+///     async fn connect(&self) -> Result<u32, Self::Error> {
+///         Ok(7)
+///     }
+///     async fn is_valid(&self, _: &mut u32) -> Result<(), Self::Error> {
+///         Ok(())
+///     }
+///     fn has_broken(&self, _: &mut u32) -> bool {
+///         false
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let pool = bb8::Pool::builder().max_size(1).build_unchecked(Numbers);
+/// let numbers = Bb8Bulkhead::new("numbers", pool, Bb8Config::default())?;
+///
+/// let seven = numbers.get().await?;
+/// assert_eq!(*seven, 7);
+/// let refused = numbers.try_get().await.unwrap_err();
+/// assert_eq!(refused.rejected().map(|r| r.reason()), Some(RejectReason::Full));
+/// drop(seven);
+/// assert_eq!(numbers.stats().completed, 1);
+/// # Ok(())
+/// # }
+/// ```
+pub struct Bb8Bulkhead<M: ManageConnection> {
+    gate: SemaphoreBulkhead,
+    pool: Pool<M>,
+    max_size: usize,
+    errors: Option<Arc<dyn ErrorLog<M::Error>>>,
+}
+
+impl<M: ManageConnection> Clone for Bb8Bulkhead<M> {
+    fn clone(&self) -> Self {
+        Bb8Bulkhead {
+            gate: self.gate.clone(),
+            pool: self.pool.clone(),
+            max_size: self.max_size,
+            errors: self.errors.clone(),
+        }
+    }
+}
+
+/// Builds a [`Bb8Bulkhead`] with an observer or other options.
+pub struct Bb8Builder<M: ManageConnection> {
+    name: Arc<str>,
+    config: Bb8Config,
+    observer: Option<SharedObserver>,
+    errors: Option<Arc<dyn ErrorLog<M::Error>>>,
+}
+
+impl<M: ManageConnection> Bb8Builder<M> {
+    /// Replaces the whole configuration.
+    pub fn config(mut self, config: Bb8Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Sets `max_wait`.
+    pub fn max_wait(mut self, wait: Duration) -> Self {
+        self.config.max_wait = wait;
+        self
+    }
+
+    /// Sets `max_waiting`.
+    pub fn max_waiting(mut self, n: usize) -> Self {
+        self.config.max_waiting = n;
+        self
+    }
+
+    /// Sets `retry_after`.
+    pub fn retry_after(mut self, retry_after: Option<Duration>) -> Self {
+        self.config.retry_after = retry_after;
+        self
+    }
+
+    /// Attaches an observer that receives every event of the compartment.
+    pub fn observer(mut self, observer: SharedObserver) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    /// Reads the pool's background errors from `errors`, which must be the pool's error
+    /// sink: a checkout that times out then carries the last error reported while it
+    /// waited.
+    pub fn pool_errors(mut self, errors: PoolErrors<M::Error>) -> Self
+    where
+        M::Error: Sync,
+    {
+        self.errors = Some(Arc::new(errors));
+        self
+    }
+
+    /// Validates the configuration and wraps `pool`, taking its `max_size` as the
+    /// number of slots.
+    pub fn build(self, pool: Pool<M>) -> Result<Bb8Bulkhead<M>, ConfigError> {
+        let name = self.name;
+        self.config
+            .validate()
+            .map_err(|e| e.in_compartment(&*name))?;
+        let max_size = pool.config().max_size as usize;
+        if max_size == 0 || max_size > MAX_SIZE_LIMIT {
+            return Err(ConfigError::new(
+                "max_size",
+                format!("must be in 1..={MAX_SIZE_LIMIT} (got {max_size})"),
+            )
+            .in_compartment(&*name));
+        }
+        let mut gate = SemaphoreBulkhead::builder(name).kind(KIND).config(
+            SemaphoreConfig::new(max_size)
+                .max_wait(self.config.max_wait)
+                .max_waiting(self.config.max_waiting)
+                .retry_after(self.config.retry_after),
+        );
+        if let Some(observer) = self.observer {
+            gate = gate.observer(observer);
+        }
+        Ok(Bb8Bulkhead {
+            gate: gate.build()?,
+            pool,
+            max_size,
+            errors: self.errors,
+        })
+    }
+}
+
+impl<M: ManageConnection> fmt::Debug for Bb8Builder<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Bb8Builder")
+            .field("name", &&*self.name)
+            .field("config", &self.config)
+            .field("observer", &self.observer.is_some())
+            .field("pool_errors", &self.errors.is_some())
+            .finish()
+    }
+}
+
+/// Gets a connection from bb8 (`$get`) for an admitted checkout holding `$slot`.
+///
+/// Written out in each checkout method rather than as an inner async fn: one state
+/// machine instead of two measurably cheapens the uncontended path.
+macro_rules! checkout {
+    ($bulkhead:expr, $slot:expr, $get:expr) => {{
+        let mut slot = $slot;
+        let seen = $bulkhead.errors.as_ref().map(|errors| errors.count());
+        // Dropped while bb8 checks or opens a connection: the call was cancelled.
+        slot.set_outcome(Outcome::Cancelled);
+        let result = $get.await;
+        slot.set_outcome(Outcome::Ok);
+        match result {
+            Ok(conn) => Ok(Pooled::new(conn, slot)),
+            Err(error) => {
+                slot.set_outcome(Outcome::Error);
+                drop(slot);
+                Err(CallError::Backend($bulkhead.pool_error(error, seen)))
+            }
+        }
+    }};
+}
+
+impl<M: ManageConnection> Bb8Bulkhead<M> {
+    /// Wraps `pool` in a compartment called `name`, refusing an invalid configuration.
+    pub fn new(
+        name: impl Into<Arc<str>>,
+        pool: Pool<M>,
+        config: Bb8Config,
+    ) -> Result<Self, ConfigError> {
+        Self::builder(name).config(config).build(pool)
+    }
+
+    /// Starts building a compartment called `name` with the default configuration.
+    pub fn builder(name: impl Into<Arc<str>>) -> Bb8Builder<M> {
+        Bb8Builder {
+            name: name.into(),
+            config: Bb8Config::default(),
+            observer: None,
+            errors: None,
+        }
+    }
+
+    /// The compartment's name.
+    pub fn name(&self) -> &str {
+        self.gate.name()
+    }
+
+    /// A connection from the pool, waiting for a slot as configured; borrows the pool
+    /// like [`bb8::Pool::get`].
+    ///
+    /// Rejections ([`CallError::Rejected`]) come from the compartment: `Full` when no
+    /// slot is free and `max_wait` is zero, `QueueFull`, `Timeout { waited }` once
+    /// `max_wait` has passed, `Closed`. Once admitted, bb8 hands out an idle connection
+    /// or opens one; if none comes within the pool's `connection_timeout`, the checkout
+    /// fails with [`CallError::Backend`] and [`PoolError::TimedOut`], and counts as a
+    /// failed call.
+    ///
+    /// Dropping the future while it waits for a slot gives its place up (counted in
+    /// [`Stats::abandoned`]); dropping it while bb8 opens a connection counts as a
+    /// cancelled call. Must run inside a tokio runtime with time enabled.
+    pub async fn get(&self) -> Result<Pooled<'_, M>, CheckoutError<M::Error>> {
+        let permit = self.gate.acquire().await?;
+        checkout!(self, Slot::Borrowed(permit), self.pool.get())
+    }
+
+    /// Like [`get`](Self::get), with a connection that owns handles to the compartment
+    /// and the pool: `'static`, for spawned tasks.
+    pub async fn get_owned(&self) -> Result<Pooled<'static, M>, CheckoutError<M::Error>> {
+        let permit = Admission::admit(&self.gate).await?;
+        checkout!(self, Slot::Owned(permit), self.pool.get_owned())
+    }
+
+    /// A connection only if a slot is free now; never waits for one.
+    ///
+    /// Fails with [`RejectReason::Full`](bulkhead_core::RejectReason::Full) when none is
+    /// free, whatever `max_wait` says. Still async: bb8 may check or open the
+    /// connection.
+    pub async fn try_get(&self) -> Result<Pooled<'_, M>, CheckoutError<M::Error>> {
+        let permit = self.gate.try_acquire()?;
+        checkout!(self, Slot::Borrowed(permit), self.pool.get())
+    }
+
+    /// Like [`try_get`](Self::try_get), with a connection that owns handles to the
+    /// compartment and the pool.
+    pub async fn try_get_owned(&self) -> Result<Pooled<'static, M>, CheckoutError<M::Error>> {
+        let permit = self.gate.try_acquire_owned()?;
+        checkout!(self, Slot::Owned(permit), self.pool.get_owned())
+    }
+
+    /// The most recent pool error reported after the first `seen` ones.
+    #[cold]
+    fn pool_error(&self, error: RunError<M::Error>, seen: Option<u64>) -> PoolError<M::Error> {
+        match (error, &self.errors, seen) {
+            (RunError::TimedOut, Some(errors), Some(seen)) => PoolError::TimedOut {
+                last_error: errors.since(seen),
+            },
+            (error, _, _) => PoolError::from(error),
+        }
+    }
+
+    /// The pool behind the compartment, for its state and configuration.
+    ///
+    /// Take connections through the compartment, not through the pool.
+    pub fn pool(&self) -> &Pool<M> {
+        &self.pool
+    }
+
+    /// A snapshot of the compartment's admission: slots (the pool's `max_size`), slots
+    /// in use, checkouts waiting, and counters.
+    pub fn stats(&self) -> Stats {
+        self.gate.stats()
+    }
+
+    /// The pool's own view: connections open and idle, and bb8's statistics.
+    pub fn status(&self) -> PoolStatus {
+        PoolStatus::new(self.max_size, self.pool.state())
+    }
+
+    /// Applies new waiting rules to the running compartment. Checkouts already waiting
+    /// keep the wait they started with. Nothing changes when the configuration is
+    /// invalid.
+    pub fn reconfigure(&self, config: &Bb8Config) -> Result<(), ConfigError> {
+        config
+            .validate()
+            .map_err(|e| e.in_compartment(self.name()))?;
+        self.gate.reconfigure(
+            &SemaphoreConfig::new(self.max_size)
+                .max_wait(config.max_wait)
+                .max_waiting(config.max_waiting)
+                .retry_after(config.retry_after),
+        )
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> Bb8Config {
+        let gate = self.gate.config();
+        Bb8Config {
+            max_wait: gate.max_wait,
+            max_waiting: gate.max_waiting,
+            retry_after: gate.retry_after,
+        }
+    }
+
+    /// Refuses new checkouts and wakes waiting ones with
+    /// [`RejectReason::Closed`](bulkhead_core::RejectReason::Closed). Connections out
+    /// now go back to the pool as usual; bb8 has no way to close a pool, so its idle
+    /// connections stay open until the last handle to it is dropped.
+    pub fn close(&self) {
+        self.gate.close();
+    }
+
+    /// Whether [`close`](Self::close) was called.
+    pub fn is_closed(&self) -> bool {
+        self.gate.is_closed()
+    }
+}
+
+impl<M: ManageConnection> fmt::Debug for Bb8Bulkhead<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Bb8Bulkhead")
+            .field("name", &self.name())
+            .field("config", &self.config())
+            .field("stats", &self.stats())
+            .field("status", &self.status())
+            .finish()
+    }
+}
+
+impl<M: ManageConnection> Compartment for Bb8Bulkhead<M> {
+    fn info(&self) -> &CompartmentInfo {
+        Compartment::info(&self.gate)
+    }
+
+    fn stats(&self) -> Stats {
+        self.gate.stats()
+    }
+
+    fn close(&self) {
+        Bb8Bulkhead::close(self)
+    }
+
+    fn is_closed(&self) -> bool {
+        Bb8Bulkhead::is_closed(self)
+    }
+}

@@ -1,0 +1,395 @@
+//! The deadpool compartment.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bulkhead_core::{
+    Admission, CallError, Compartment, CompartmentInfo, ConfigError, Outcome, SharedObserver, Stats,
+};
+use bulkhead_semaphore::{SemaphoreBulkhead, SemaphoreConfig};
+use deadpool::managed::{Manager, Pool, PoolError, Timeouts};
+
+use crate::slot::Slot;
+use crate::{DeadpoolConfig, PoolStatus, Pooled};
+
+/// The kind name of deadpool compartments.
+pub const KIND: &str = "deadpool";
+
+/// The largest pool a compartment accepts: the bound of the admission it is built on.
+pub const MAX_SIZE_LIMIT: usize = bulkhead_semaphore::MAX_CONCURRENT_LIMIT;
+
+/// Why a checkout failed: the compartment refused it, or the pool could not hand out an
+/// object (the manager failed to create one, a create or recycle timeout ran out).
+pub type CheckoutError<E> = CallError<PoolError<E>>;
+
+/// A predicate that says an object must not go back into the pool.
+pub type DiscardIf<T> = fn(&T) -> bool;
+
+/// A compartment over a [`deadpool::managed::Pool`]: one slot per pooled object.
+///
+/// Checkouts go through the same admission as a
+/// [`SemaphoreBulkhead`](bulkhead_semaphore::SemaphoreBulkhead) sized to the pool's
+/// `max_size`: a free slot is taken at once; otherwise the checkout waits in FIFO order
+/// for `max_wait` ([`RejectReason::Timeout`](bulkhead_core::RejectReason::Timeout)),
+/// is refused at once when `max_wait` is zero
+/// ([`RejectReason::Full`](bulkhead_core::RejectReason::Full)) or when `max_waiting`
+/// checkouts already wait ([`RejectReason::QueueFull`](bulkhead_core::RejectReason::QueueFull)).
+/// An admitted checkout then takes an object from the pool, recycling or creating one;
+/// if that fails, the pool's own error comes back as [`CallError::Backend`].
+///
+/// The compartment owns the pool's slots: take objects through it, not from the pool
+/// directly, or admitted checkouts may find the pool empty (reported as
+/// `Backend(PoolError::Timeout(TimeoutType::Wait))`).
+///
+/// Handles are cheap to clone and share one compartment.
+///
+/// ```
+/// use bulkhead_deadpool::deadpool::managed::{self, Metrics, Pool, RecycleResult};
+/// use bulkhead_deadpool::{DeadpoolBulkhead, DeadpoolConfig, RejectReason};
+///
+/// struct Numbers;
+///
+/// impl managed::Manager for Numbers {
+///     type Type = u32;
+///     type Error = std::convert::Infallible;
+///     async fn create(&self) -> Result<u32, Self::Error> {
+///         Ok(7)
+///     }
+///     async fn recycle(&self, _: &mut u32, _: &Metrics) -> RecycleResult<Self::Error> {
+///         Ok(())
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let pool = Pool::builder(Numbers).max_size(1).build()?;
+/// let numbers = DeadpoolBulkhead::new("numbers", pool, DeadpoolConfig::default())?;
+///
+/// let seven = numbers.get().await?;
+/// assert_eq!(*seven, 7);
+/// let refused = numbers.try_get().await.unwrap_err();
+/// assert_eq!(refused.rejected().map(|r| r.reason()), Some(RejectReason::Full));
+/// drop(seven);
+/// assert_eq!(numbers.stats().completed, 1);
+/// # Ok(())
+/// # }
+/// ```
+pub struct DeadpoolBulkhead<M: Manager> {
+    gate: SemaphoreBulkhead,
+    pool: Pool<M>,
+    /// The pool's create and recycle timeouts; never a wait (the gate did the waiting).
+    timeouts: Timeouts,
+    discard: Option<DiscardIf<M::Type>>,
+}
+
+impl<M: Manager> Clone for DeadpoolBulkhead<M> {
+    fn clone(&self) -> Self {
+        DeadpoolBulkhead {
+            gate: self.gate.clone(),
+            pool: self.pool.clone(),
+            timeouts: self.timeouts,
+            discard: self.discard,
+        }
+    }
+}
+
+/// Builds a [`DeadpoolBulkhead`] with an observer or other options.
+pub struct DeadpoolBuilder<M: Manager> {
+    name: Arc<str>,
+    config: DeadpoolConfig,
+    observer: Option<SharedObserver>,
+    discard: Option<DiscardIf<M::Type>>,
+}
+
+impl<M: Manager> DeadpoolBuilder<M> {
+    /// Replaces the whole configuration.
+    pub fn config(mut self, config: DeadpoolConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Sets `max_wait`.
+    pub fn max_wait(mut self, wait: Duration) -> Self {
+        self.config.max_wait = wait;
+        self
+    }
+
+    /// Sets `max_waiting`.
+    pub fn max_waiting(mut self, n: usize) -> Self {
+        self.config.max_waiting = n;
+        self
+    }
+
+    /// Sets `retry_after`.
+    pub fn retry_after(mut self, retry_after: Option<Duration>) -> Self {
+        self.config.retry_after = retry_after;
+        self
+    }
+
+    /// Attaches an observer that receives every event of the compartment.
+    pub fn observer(mut self, observer: SharedObserver) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    /// Checks every object as it comes back: when `broken` says so, the object is
+    /// dropped instead of going back into the pool, and the pool creates a fresh one
+    /// when it is next needed. For connections, `|c| c.is_closed()`.
+    pub fn discard_if(mut self, broken: DiscardIf<M::Type>) -> Self {
+        self.discard = Some(broken);
+        self
+    }
+
+    /// Validates the configuration and wraps `pool`, taking its `max_size` as the
+    /// number of slots.
+    pub fn build(self, pool: Pool<M>) -> Result<DeadpoolBulkhead<M>, ConfigError> {
+        let name = self.name;
+        self.config
+            .validate()
+            .map_err(|e| e.in_compartment(&*name))?;
+        let max_size = pool.status().max_size;
+        check_max_size(max_size).map_err(|e| e.in_compartment(&*name))?;
+        let mut gate = SemaphoreBulkhead::builder(name)
+            .kind(KIND)
+            .config(semaphore_config(max_size, &self.config));
+        if let Some(observer) = self.observer {
+            gate = gate.observer(observer);
+        }
+        let pool_timeouts = pool.timeouts();
+        Ok(DeadpoolBulkhead {
+            gate: gate.build()?,
+            pool,
+            timeouts: Timeouts {
+                wait: Some(Duration::ZERO),
+                create: pool_timeouts.create,
+                recycle: pool_timeouts.recycle,
+            },
+            discard: self.discard,
+        })
+    }
+}
+
+impl<M: Manager> fmt::Debug for DeadpoolBuilder<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DeadpoolBuilder")
+            .field("name", &&*self.name)
+            .field("config", &self.config)
+            .field("observer", &self.observer.is_some())
+            .field("discard_if", &self.discard.is_some())
+            .finish()
+    }
+}
+
+fn check_max_size(max_size: usize) -> Result<(), ConfigError> {
+    if max_size == 0 {
+        Err(ConfigError::new(
+            "max_size",
+            "must be at least 1 (got 0; a closed pool also reports 0)",
+        ))
+    } else if max_size > MAX_SIZE_LIMIT {
+        Err(ConfigError::new(
+            "max_size",
+            format!("must be at most {MAX_SIZE_LIMIT} (got {max_size})"),
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+fn semaphore_config(max_size: usize, config: &DeadpoolConfig) -> SemaphoreConfig {
+    SemaphoreConfig::new(max_size)
+        .max_wait(config.max_wait)
+        .max_waiting(config.max_waiting)
+        .retry_after(config.retry_after)
+}
+
+/// Takes an object from the pool for an admitted checkout holding `$slot`.
+///
+/// Written out in each checkout method rather than as an inner async fn: one state
+/// machine instead of two measurably cheapens the uncontended path.
+macro_rules! checkout {
+    ($bulkhead:expr, $slot:expr) => {{
+        let mut slot = $slot;
+        // Dropped while the pool recycles or creates: the call was cancelled.
+        slot.set_outcome(Outcome::Cancelled);
+        let result = $bulkhead.pool.timeout_get(&$bulkhead.timeouts).await;
+        slot.set_outcome(Outcome::Ok);
+        match result {
+            Ok(object) => Ok(Pooled::new(object, slot, $bulkhead.discard)),
+            Err(e) => {
+                slot.set_outcome(Outcome::Error);
+                drop(slot);
+                Err(CallError::Backend(e))
+            }
+        }
+    }};
+}
+
+impl<M: Manager> DeadpoolBulkhead<M> {
+    /// Wraps `pool` in a compartment called `name`, refusing an invalid configuration.
+    pub fn new(
+        name: impl Into<Arc<str>>,
+        pool: Pool<M>,
+        config: DeadpoolConfig,
+    ) -> Result<Self, ConfigError> {
+        Self::builder(name).config(config).build(pool)
+    }
+
+    /// Starts building a compartment called `name` with the default configuration.
+    pub fn builder(name: impl Into<Arc<str>>) -> DeadpoolBuilder<M> {
+        DeadpoolBuilder {
+            name: name.into(),
+            config: DeadpoolConfig::default(),
+            observer: None,
+            discard: None,
+        }
+    }
+
+    /// The compartment's name.
+    pub fn name(&self) -> &str {
+        self.gate.name()
+    }
+
+    /// Takes an object from the pool, waiting for a slot as configured.
+    ///
+    /// Rejections ([`CallError::Rejected`]) come from the compartment: `Full` when no
+    /// slot is free and `max_wait` is zero, `QueueFull`, `Timeout { waited }` once
+    /// `max_wait` has passed, `Closed`. Once admitted, the pool recycles an idle object
+    /// or creates one; its failures come back as [`CallError::Backend`] with deadpool's
+    /// [`PoolError`] (the manager's error, or a create or recycle timeout) and count as
+    /// failed calls.
+    ///
+    /// Dropping the future while it waits for a slot gives its place up (counted in
+    /// [`Stats::abandoned`]); dropping it while the pool creates an object counts as a
+    /// cancelled call. Must run inside a tokio runtime with time enabled.
+    pub async fn get(&self) -> Result<Pooled<'_, M>, CheckoutError<M::Error>> {
+        let permit = self.gate.acquire().await?;
+        checkout!(self, Slot::Borrowed(permit))
+    }
+
+    /// Like [`get`](Self::get), with an object that owns a handle to the compartment:
+    /// `'static`, for spawned tasks.
+    pub async fn get_owned(&self) -> Result<Pooled<'static, M>, CheckoutError<M::Error>> {
+        let permit = Admission::admit(&self.gate).await?;
+        checkout!(self, Slot::Owned(permit))
+    }
+
+    /// Takes an object only if a slot is free now; never waits for one.
+    ///
+    /// Fails with [`RejectReason::Full`](bulkhead_core::RejectReason::Full) when none is
+    /// free, whatever `max_wait` says. Still async: the pool may recycle or create the
+    /// object.
+    pub async fn try_get(&self) -> Result<Pooled<'_, M>, CheckoutError<M::Error>> {
+        let permit = self.gate.try_acquire()?;
+        checkout!(self, Slot::Borrowed(permit))
+    }
+
+    /// Like [`try_get`](Self::try_get), with an object that owns a handle to the
+    /// compartment.
+    pub async fn try_get_owned(&self) -> Result<Pooled<'static, M>, CheckoutError<M::Error>> {
+        let permit = self.gate.try_acquire_owned()?;
+        checkout!(self, Slot::Owned(permit))
+    }
+
+    /// The pool behind the compartment, for its status, metrics and `retain`.
+    ///
+    /// Take objects through the compartment, not through the pool.
+    pub fn pool(&self) -> &Pool<M> {
+        &self.pool
+    }
+
+    /// A snapshot of the compartment's admission: slots (the pool's `max_size`), slots
+    /// in use, checkouts waiting, and counters.
+    pub fn stats(&self) -> Stats {
+        self.gate.stats()
+    }
+
+    /// The pool's own view: objects that exist, idle objects, its `max_size`.
+    pub fn status(&self) -> PoolStatus {
+        PoolStatus::from(self.pool.status())
+    }
+
+    /// Changes the pool's `max_size` and the number of slots together, without blocking
+    /// and without taking objects from their holders: a shrink takes effect as objects
+    /// come back.
+    pub fn resize(&self, max_size: usize) -> Result<(), ConfigError> {
+        check_max_size(max_size).map_err(|e| e.in_compartment(self.name()))?;
+        let before = self.gate.config().max_concurrent;
+        // Slots exist only where the pool has room: grow the pool first, shrink it last.
+        if max_size >= before {
+            self.pool.resize(max_size);
+            self.gate.resize(max_size)
+        } else {
+            self.gate.resize(max_size)?;
+            self.pool.resize(max_size);
+            Ok(())
+        }
+    }
+
+    /// Applies new waiting rules to the running compartment. Checkouts already waiting
+    /// keep the wait they started with. Nothing changes when the configuration is
+    /// invalid.
+    pub fn reconfigure(&self, config: &DeadpoolConfig) -> Result<(), ConfigError> {
+        config
+            .validate()
+            .map_err(|e| e.in_compartment(self.name()))?;
+        let max_size = self.gate.config().max_concurrent;
+        self.gate.reconfigure(&semaphore_config(max_size, config))
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> DeadpoolConfig {
+        let gate = self.gate.config();
+        DeadpoolConfig {
+            max_wait: gate.max_wait,
+            max_waiting: gate.max_waiting,
+            retry_after: gate.retry_after,
+        }
+    }
+
+    /// Refuses new checkouts, wakes waiting ones with
+    /// [`RejectReason::Closed`](bulkhead_core::RejectReason::Closed), and closes the
+    /// pool: objects out now are dropped when they come back.
+    pub fn close(&self) {
+        self.gate.close();
+        self.pool.close();
+    }
+
+    /// Whether [`close`](Self::close) was called.
+    pub fn is_closed(&self) -> bool {
+        self.gate.is_closed()
+    }
+}
+
+impl<M: Manager> fmt::Debug for DeadpoolBulkhead<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DeadpoolBulkhead")
+            .field("name", &self.name())
+            .field("config", &self.config())
+            .field("stats", &self.stats())
+            .field("status", &self.status())
+            .finish()
+    }
+}
+
+impl<M> Compartment for DeadpoolBulkhead<M>
+where
+    M: Manager + 'static,
+{
+    fn info(&self) -> &CompartmentInfo {
+        Compartment::info(&self.gate)
+    }
+
+    fn stats(&self) -> Stats {
+        self.gate.stats()
+    }
+
+    fn close(&self) {
+        DeadpoolBulkhead::close(self)
+    }
+
+    fn is_closed(&self) -> bool {
+        DeadpoolBulkhead::is_closed(self)
+    }
+}

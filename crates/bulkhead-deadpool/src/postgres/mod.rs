@@ -1,0 +1,19 @@
+//! PostgreSQL over tokio-postgres (without TLS): pools in compartments, and a read/write
+//! pair.
+//!
+//! [`DatabaseBulkhead`] is the guide's read/write split: two pools, each in its own
+//! compartment, so a flood of slow reads waits for (or is refused) read connections
+//! while writes keep theirs. Connections are opened on demand with deadpool-postgres;
+//! a connection the client knows is closed is never handed out again and is dropped
+//! when it comes back, so a restarted server costs at most one failed query per
+//! connection.
+
+mod config;
+mod database;
+
+pub use config::{
+    PgConnect, PgPoolConfig, PostgresConfig, Recycling, MAX_CONNECT_TIMEOUT, MAX_STATEMENT_TIMEOUT,
+};
+pub use database::{DatabaseBuilder, DatabaseBulkhead, PgClient, PgError, PgPool};
+pub use deadpool_postgres;
+pub use tokio_postgres;
