@@ -77,6 +77,18 @@ pub trait Compartment: Send + Sync {
 
     /// Whether [`close`](Compartment::close) has been called.
     fn is_closed(&self) -> bool;
+
+    /// Reports the figures only this kind has, beyond [`Stats`]: calls `report` once
+    /// per figure with its metric name (one of
+    /// [`names::KIND_METRICS`](crate::names::KIND_METRICS)) and its current value.
+    ///
+    /// A runtime reports its busy ratio and queue depth, a connection pool its size
+    /// and idle connections. Telemetry reads them when it publishes (at scrape time or
+    /// on an interval), never on a call's path. Kinds without such figures keep the
+    /// default, which reports nothing.
+    fn report_figures(&self, report: &mut dyn FnMut(&'static str, f64)) {
+        let _ = report;
+    }
 }
 
 /// An RAII slot in a compartment: dropping it releases the slot.

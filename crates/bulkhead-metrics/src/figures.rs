@@ -4,8 +4,11 @@
 /// as gauges beside the common ones.
 ///
 /// The runtime kind has a busy ratio and a queue depth, the pool kinds a size and a
-/// number of idle connections. Kinds do not depend on this crate: whoever registers
-/// a compartment passes a closure reading its figures, and every name must be one of
+/// number of idle connections. Kinds report them through
+/// [`Compartment::report_figures`](bulkhead_core::Compartment::report_figures), which
+/// [`BulkheadMetrics::register`](crate::BulkheadMetrics::register) reads; a closure
+/// passed to [`register_with`](crate::BulkheadMetrics::register_with) replaces it.
+/// Every name must be one of
 /// [`names::KIND_METRICS`](bulkhead_core::names::KIND_METRICS).
 ///
 /// ```

@@ -124,26 +124,28 @@ impl Entry {
         for (counter, count) in self.calls.iter().zip(outcomes) {
             counter.absolute(count);
         }
-        if let Some(figures) = &self.figures {
-            let mut gauges = self
-                .kind_gauges
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            figures.figures(&mut |metric, value| {
-                debug_assert!(
-                    KIND_METRICS.contains(&metric),
-                    "`{metric}` is not one of bulkhead_core::names::KIND_METRICS"
-                );
-                let gauge = match gauges.iter().find(|(m, _)| *m == metric) {
-                    Some((_, gauge)) => gauge,
-                    None => {
-                        let name = self.compartment.name();
-                        gauges.push((metric, metrics::gauge!(metric, vec![label(name)])));
-                        &gauges.last().expect("just pushed").1
-                    }
-                };
-                gauge.set(value);
-            });
+        let mut gauges = self
+            .kind_gauges
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let mut set = |metric: &'static str, value: f64| {
+            debug_assert!(
+                KIND_METRICS.contains(&metric),
+                "`{metric}` is not one of bulkhead_core::names::KIND_METRICS"
+            );
+            let gauge = match gauges.iter().find(|(m, _)| *m == metric) {
+                Some((_, gauge)) => gauge,
+                None => {
+                    let name = self.compartment.name();
+                    gauges.push((metric, metrics::gauge!(metric, vec![label(name)])));
+                    &gauges.last().expect("just pushed").1
+                }
+            };
+            gauge.set(value);
+        };
+        match &self.figures {
+            Some(figures) => figures.figures(&mut set),
+            None => self.compartment.report_figures(&mut set),
         }
         s
     }
@@ -172,7 +174,9 @@ impl BulkheadMetrics {
         observer
     }
 
-    /// Publishes `compartment`'s stats from now on, under its name.
+    /// Publishes `compartment`'s stats from now on, under its name, with the figures
+    /// only its kind has ([`Compartment::report_figures`]: a runtime's busy ratio, a
+    /// pool's size).
     ///
     /// Takes a handle to the compartment (they are cheap to clone). Refused when a
     /// compartment with the same name is registered: both would publish the same
@@ -184,8 +188,8 @@ impl BulkheadMetrics {
         self.insert(Arc::new(compartment), None)
     }
 
-    /// Like [`register`](Self::register), also publishing figures only the
-    /// compartment's kind has (see [`KindFigures`]).
+    /// Like [`register`](Self::register), with the kind's figures read from
+    /// `figures` instead of [`Compartment::report_figures`] (see [`KindFigures`]).
     pub fn register_with<C, F>(
         &self,
         compartment: C,
@@ -227,10 +231,24 @@ impl BulkheadMetrics {
 
     /// Stops publishing the compartment called `name`; its series keep their last
     /// values in the recorder. Returns whether it was registered.
+    ///
+    /// Its observers hand what they recorded to the recorder one last time and are
+    /// dropped, so a compartment registered again under the name starts afresh.
     pub fn unregister(&self, name: &str) -> bool {
         let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
         let before = entries.len();
         entries.retain(|e| e.compartment.name() != name);
+        let mut observers = self
+            .observers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        observers.retain(|observer| {
+            let keep = observer.name() != name;
+            if !keep {
+                observer.flush();
+            }
+            keep
+        });
         entries.len() != before
     }
 

@@ -211,5 +211,48 @@ pub(crate) fn observables(meter: &Meter, compartments: &Compartments) -> Observa
             .build(),
     ));
 
+    // Figures only some kinds have (a runtime's busy ratio, a pool's size), read
+    // through `Compartment::report_figures`; compartments of other kinds report none.
+    let kind_figures: [(&'static str, &'static str); 4] = [
+        (
+            RUNTIME_BUSY_RATIO,
+            "Share of the runtime workers' time spent busy over the last sampling interval.",
+        ),
+        (
+            RUNTIME_QUEUE_DEPTH,
+            "Tasks waiting in the runtime's global queue.",
+        ),
+        (
+            POOL_SIZE,
+            "Connections the pool holds open, idle or in use.",
+        ),
+        (
+            POOL_IDLE,
+            "Open connections of the pool nobody has checked out.",
+        ),
+    ];
+    debug_assert_eq!(kind_figures.len(), KIND_METRICS.len());
+    for (metric, description) in kind_figures {
+        debug_assert!(KIND_METRICS.contains(&metric));
+        let set = compartments.clone();
+        kept.push(Box::new(
+            meter
+                .f64_observable_gauge(metric)
+                .with_description(description)
+                .with_callback(move |observer: &dyn AsyncInstrument<f64>| {
+                    for c in set.snapshot() {
+                        c.report_figures(&mut |name, value| {
+                            if name == metric {
+                                let label =
+                                    KeyValue::new(LABEL_BULKHEAD, Value::from(c.name().to_owned()));
+                                observer.observe(value, &[label]);
+                            }
+                        });
+                    }
+                })
+                .build(),
+        ));
+    }
+
     kept
 }

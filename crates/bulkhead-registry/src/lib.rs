@@ -21,7 +21,7 @@
 //!   are written `"250ms"`, `"10s"`, `"1m"`.
 //! - **Plugins** ([`Plugin`]): a factory registered under a kind name deserializes a
 //!   section into its own config struct (unknown keys refused), checks it, and builds
-//!   the compartment. [`SemaphorePlugin`] is built in; register your own with
+//!   the compartment. [`SemaphorePlugin`] and `RuntimePlugin` are built in (features `semaphore`, `runtime`); register your own with
 //!   [`RegistryBuilder::plugin`].
 //! - **All or nothing**: every unknown key, unknown kind, wrong type, refused value
 //!   and unreadable or malformed file is reported at once ([`LoadError`]), each
@@ -29,9 +29,13 @@
 //!   ([`Origin`]: file and line, or environment variable). Nothing is built when
 //!   anything is wrong.
 //! - **Lookup**: [`Registry::get`] with the concrete type, [`Registry::compartments`]
-//!   for stats and telemetry; observer factories
-//!   ([`RegistryBuilder::observer_factory`]) are attached to everything the registry
-//!   builds.
+//!   for stats and telemetry.
+//! - **Telemetry** ([`Attachment`], [`RegistryBuilder::attach`]): attached things
+//!   follow every compartment the registry builds, now and on reload. With the
+//!   `metrics` feature a `bulkhead_metrics::BulkheadMetrics` publishes each one (with
+//!   its observer and its kind's figures); with `otlp` a `bulkhead_otlp::OtelObserver`
+//!   traces its calls and reports it through instruments. Plain observer factories
+//!   ([`RegistryBuilder::observer_factory`]) work too.
 //! - **Reload** ([`Registry::reload`]): applies what can change live, builds new
 //!   compartments, closes removed ones, and reports what needs a restart
 //!   ([`ReloadReport`]).
@@ -134,6 +138,7 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod attach;
 mod error;
 mod locate;
 mod plugin;
@@ -148,6 +153,7 @@ mod sources;
 #[cfg(feature = "watch")]
 mod watch;
 
+pub use attach::Attachment;
 pub use bulkhead_core::{Compartment, CompartmentInfo, ConfigError, Observer, SharedObserver};
 pub use error::{BoxError, LoadError, LookupError, Origin, Problem, ProblemKind};
 pub use plugin::{BuildContext, Plugin};

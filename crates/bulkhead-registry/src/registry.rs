@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use bulkhead_core::{Compartment, CompartmentInfo, SharedObserver};
 use figment::value::{Dict, Value};
 
+use crate::attach::Attachment;
 use crate::error::{LoadError, LookupError, Problem, ProblemKind};
 use crate::plugin::{AnyConfig, BuildContext, Built, Erased, ErasedPlugin};
 use crate::reload::{Change, ReloadFailure, ReloadReport};
@@ -28,6 +29,7 @@ pub struct RegistryBuilder {
     sources: Sources,
     plugins: Plugins,
     observers: Vec<ObserverFactory>,
+    attachments: Vec<Arc<dyn Attachment>>,
 }
 
 impl Default for RegistryBuilder {
@@ -36,6 +38,7 @@ impl Default for RegistryBuilder {
             sources: Sources::new(),
             plugins: Plugins::new(),
             observers: Vec::new(),
+            attachments: Vec::new(),
         };
         #[cfg(feature = "semaphore")]
         let builder = builder.plugin(crate::SemaphorePlugin);
@@ -84,6 +87,14 @@ impl RegistryBuilder {
         self
     }
 
+    /// Attaches something that follows every compartment the registry builds, now
+    /// and on each reload (see [`Attachment`]): with the `metrics` feature a
+    /// `bulkhead_metrics::BulkheadMetrics`, with `otlp` a `bulkhead_otlp::OtelObserver`.
+    pub fn attach<A: Attachment>(mut self, attachment: A) -> Self {
+        self.attachments.push(Arc::new(attachment));
+        self
+    }
+
     /// The registered kinds, sorted.
     pub fn kinds(&self) -> Vec<&'static str> {
         self.plugins.keys().copied().collect()
@@ -104,15 +115,18 @@ impl RegistryBuilder {
             sources: self.sources,
             plugins: self.plugins,
             observers: self.observers,
+            attachments: self.attachments,
             entries: RwLock::new(BTreeMap::new()),
             reload: Mutex::new(()),
         };
         let compartments = resolved.into_compartments();
         let entries = inner.build_all(compartments.iter())?;
+        let announced: Vec<Entry> = entries.values().cloned().collect();
         *inner
             .entries
             .write()
             .unwrap_or_else(PoisonError::into_inner) = entries;
+        inner.announce_added(announced.iter());
         Ok(Registry {
             inner: Arc::new(inner),
         })
@@ -144,6 +158,7 @@ struct Inner {
     sources: Sources,
     plugins: Plugins,
     observers: Vec<ObserverFactory>,
+    attachments: Vec<Arc<dyn Attachment>>,
     entries: RwLock<BTreeMap<String, Entry>>,
     /// Serializes reloads.
     reload: Mutex<()>,
@@ -160,12 +175,20 @@ struct Entry {
 
 impl Inner {
     fn observer_for(&self, info: &CompartmentInfo) -> Option<SharedObserver> {
-        match self.observers.as_slice() {
-            [] => None,
-            [one] => Some(one(info)),
-            many => {
-                let all: Vec<SharedObserver> = many.iter().map(|factory| factory(info)).collect();
-                Some(Arc::new(all))
+        let mut all: Vec<SharedObserver> = self.observers.iter().map(|f| f(info)).collect();
+        all.extend(self.attachments.iter().filter_map(|a| a.observer(info)));
+        match all.len() {
+            0 => None,
+            1 => all.pop(),
+            _ => Some(Arc::new(all)),
+        }
+    }
+
+    /// Tells every attachment about compartments just built.
+    fn announce_added<'a>(&self, entries: impl Iterator<Item = &'a Entry>) {
+        for entry in entries {
+            for attachment in &self.attachments {
+                attachment.added(Arc::clone(&entry.built.view));
             }
         }
     }
@@ -344,6 +367,7 @@ impl Registry {
         let mut report = ReloadReport::default();
 
         let added = inner.build_all(wanted.iter().filter(|c| !current.contains_key(c.name())))?;
+        let announced: Vec<Entry> = added.values().cloned().collect();
         let mut next = current.clone();
         for (name, entry) in added {
             report.added.push(name.clone());
@@ -401,7 +425,7 @@ impl Registry {
         for (name, entry) in &current {
             if !wanted.iter().any(|c| c.name() == name) {
                 next.remove(name);
-                removed.push(entry);
+                removed.push((name, entry));
                 report.removed.push(name.clone());
             }
         }
@@ -409,8 +433,12 @@ impl Registry {
             .entries
             .write()
             .unwrap_or_else(PoisonError::into_inner) = next;
-        for entry in removed {
+        inner.announce_added(announced.iter());
+        for (name, entry) in removed {
             entry.plugin.close(&entry.built);
+            for attachment in &inner.attachments {
+                attachment.removed(name);
+            }
         }
         Ok(report)
     }

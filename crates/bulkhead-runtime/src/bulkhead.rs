@@ -633,8 +633,7 @@ impl RuntimeBulkhead {
     /// sampler's latest figures when `metrics_interval` is set, else from a sample taken
     /// now (covering the time since the previous one).
     ///
-    /// Shaped for `bulkhead-metrics`' `KindFigures`: register the compartment with
-    /// `move |report| compartment.report_figures(report)`.
+    /// Also [`Compartment::report_figures`], through which telemetry reads them.
     ///
     /// ```
     /// use bulkhead_runtime::{names, RuntimeBulkhead, RuntimeConfig};
@@ -708,6 +707,10 @@ impl Compartment for RuntimeBulkhead {
 
     fn is_closed(&self) -> bool {
         RuntimeBulkhead::is_closed(self)
+    }
+
+    fn report_figures(&self, report: &mut dyn FnMut(&'static str, f64)) {
+        RuntimeBulkhead::report_figures(self, report)
     }
 }
 
