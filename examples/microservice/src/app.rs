@@ -117,14 +117,13 @@ struct Built {
 
 fn build_compartments(options: &Options) -> Result<Built, Error> {
     let metrics = BulkheadMetrics::new();
-    let mut builder = Registry::builder().sources(options.sources.clone());
-    {
-        let metrics = metrics.clone();
-        builder = builder.observer_factory(move |info| metrics.observer(info.name_arc()));
-    }
+    // Each compartment the registry builds gets a metrics observer (and the OTLP one)
+    // and is published from the moment it exists.
+    let mut builder = Registry::builder()
+        .sources(options.sources.clone())
+        .attach(metrics.clone());
     if let Some(otel) = &options.otel {
-        let otel = otel.clone();
-        builder = builder.observer_factory(move |_| otel.shared());
+        builder = builder.attach(otel.clone());
     }
     let registry = builder.build().map_err(|e| {
         let files = options
@@ -185,20 +184,20 @@ fn build_compartments(options: &Options) -> Result<Built, Error> {
                 .observer(Arc::new(observer))
                 .build()
                 .map_err(|e| Error::with_source(DATABASE_URL_ENV, e))?;
-            compartments.push(Arc::new(db.read_pool().clone()));
-            compartments.push(Arc::new(db.write_pool().clone()));
+            // The pools are not the registry's: they are published by hand.
+            for pool in [db.read_pool(), db.write_pool()] {
+                let pool: Arc<dyn Compartment> = Arc::new(pool.clone());
+                metrics.register_dyn(Arc::clone(&pool)).map_err(|e| {
+                    Error::with_source("cannot publish the database pools' metrics", e)
+                })?;
+                if let Some(otel) = &options.otel {
+                    otel.register_dyn(Arc::clone(&pool));
+                }
+                compartments.push(pool);
+            }
             Some(db)
         }
     };
-
-    for compartment in &compartments {
-        metrics
-            .register_dyn(Arc::clone(compartment))
-            .map_err(|e| Error::with_source("cannot publish the compartments' metrics", e))?;
-        if let Some(otel) = &options.otel {
-            otel.register_dyn(Arc::clone(compartment));
-        }
-    }
     Ok(Built {
         registry,
         routes,
