@@ -21,10 +21,10 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use bulkhead_bb8::postgres::PgPool as Bb8PgPool;
-use bulkhead_bb8::{Bb8Bulkhead, Bb8Config};
+use bulkhead_bb8::Bb8Bulkhead;
 use bulkhead_benches::{current_thread_runtime, quick, timing};
 use bulkhead_deadpool::postgres::{PgPool as DeadpoolPgPool, PgPoolConfig};
-use bulkhead_deadpool::{DeadpoolBulkhead, DeadpoolConfig};
+use bulkhead_deadpool::{DeadpoolBulkhead, PoolConfig};
 use cpu_time::ThreadTime;
 use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion};
@@ -127,8 +127,8 @@ fn checkout(c: &mut Criterion) {
             .expect("pool")
     };
     let bare = deadpool();
-    let ours = DeadpoolBulkhead::new("bench", deadpool(), DeadpoolConfig::default())
-        .expect("valid config");
+    let ours =
+        DeadpoolBulkhead::new("bench", deadpool(), PoolConfig::default()).expect("valid config");
     group.bench_function("deadpool get+drop", |b| {
         async_loop!(b, rt, {
             drop(black_box(bare.get().await.expect("object")));
@@ -151,7 +151,7 @@ fn checkout(c: &mut Criterion) {
         })
     };
     let bare = bb8();
-    let ours = Bb8Bulkhead::new("bench", bb8(), Bb8Config::default()).expect("valid config");
+    let ours = Bb8Bulkhead::new("bench", bb8(), PoolConfig::default()).expect("valid config");
     group.bench_function("bb8 get+drop", |b| {
         async_loop!(b, rt, {
             drop(black_box(bare.get().await.expect("connection")));

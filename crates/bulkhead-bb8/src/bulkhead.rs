@@ -5,20 +5,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bb8::{ManageConnection, Pool, RunError};
-use bulkhead_core::{
-    Admission, CallError, Compartment, CompartmentInfo, ConfigError, Outcome, SharedObserver, Stats,
-};
-use bulkhead_semaphore::{SemaphoreBulkhead, SemaphoreConfig};
+use bulkhead_core::{CallError, Compartment, CompartmentInfo, ConfigError, SharedObserver, Stats};
+use bulkhead_pool::{PoolConfig, PoolGate, Slot};
 
 use crate::error::ErrorLog;
-use crate::slot::Slot;
-use crate::{Bb8Config, PoolError, PoolErrors, PoolStatus, Pooled};
+use crate::{PoolError, PoolErrors, PoolStatus, Pooled};
 
 /// The kind name of bb8 compartments.
 pub const KIND: &str = "bb8";
-
-/// The largest pool a compartment accepts: the bound of the admission it is built on.
-pub const MAX_SIZE_LIMIT: usize = bulkhead_semaphore::MAX_CONCURRENT_LIMIT;
 
 /// Why a checkout failed: the compartment refused it, or the pool could not hand out a
 /// connection.
@@ -27,7 +21,7 @@ pub type CheckoutError<E> = CallError<PoolError<E>>;
 /// A compartment over a [`bb8::Pool`]: one slot per connection.
 ///
 /// Checkouts go through the same admission as a
-/// [`SemaphoreBulkhead`](bulkhead_semaphore::SemaphoreBulkhead) sized to the pool's
+/// semaphore compartment ([`PoolGate`](bulkhead_pool::PoolGate)) sized to the pool's
 /// `max_size`: a free slot is taken at once; otherwise the checkout waits in FIFO order
 /// for `max_wait` ([`RejectReason::Timeout`](bulkhead_core::RejectReason::Timeout)),
 /// is refused at once when `max_wait` is zero
@@ -42,7 +36,7 @@ pub type CheckoutError<E> = CallError<PoolError<E>>;
 /// Handles are cheap to clone and share one compartment.
 ///
 /// ```
-/// use bulkhead_bb8::{Bb8Bulkhead, Bb8Config, RejectReason};
+/// use bulkhead_bb8::{Bb8Bulkhead, PoolConfig, RejectReason};
 ///
 /// struct Numbers;
 ///
@@ -63,7 +57,7 @@ pub type CheckoutError<E> = CallError<PoolError<E>>;
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let pool = bb8::Pool::builder().max_size(1).build_unchecked(Numbers);
-/// let numbers = Bb8Bulkhead::new("numbers", pool, Bb8Config::default())?;
+/// let numbers = Bb8Bulkhead::new("numbers", pool, PoolConfig::default())?;
 ///
 /// let seven = numbers.get().await?;
 /// assert_eq!(*seven, 7);
@@ -75,9 +69,8 @@ pub type CheckoutError<E> = CallError<PoolError<E>>;
 /// # }
 /// ```
 pub struct Bb8Bulkhead<M: ManageConnection> {
-    gate: SemaphoreBulkhead,
+    gate: PoolGate,
     pool: Pool<M>,
-    max_size: usize,
     errors: Option<Arc<dyn ErrorLog<M::Error>>>,
 }
 
@@ -86,7 +79,6 @@ impl<M: ManageConnection> Clone for Bb8Bulkhead<M> {
         Bb8Bulkhead {
             gate: self.gate.clone(),
             pool: self.pool.clone(),
-            max_size: self.max_size,
             errors: self.errors.clone(),
         }
     }
@@ -95,14 +87,14 @@ impl<M: ManageConnection> Clone for Bb8Bulkhead<M> {
 /// Builds a [`Bb8Bulkhead`] with an observer or other options.
 pub struct Bb8Builder<M: ManageConnection> {
     name: Arc<str>,
-    config: Bb8Config,
+    config: PoolConfig,
     observer: Option<SharedObserver>,
     errors: Option<Arc<dyn ErrorLog<M::Error>>>,
 }
 
 impl<M: ManageConnection> Bb8Builder<M> {
     /// Replaces the whole configuration.
-    pub fn config(mut self, config: Bb8Config) -> Self {
+    pub fn config(mut self, config: PoolConfig) -> Self {
         self.config = config;
         self
     }
@@ -145,31 +137,11 @@ impl<M: ManageConnection> Bb8Builder<M> {
     /// Validates the configuration and wraps `pool`, taking its `max_size` as the
     /// number of slots.
     pub fn build(self, pool: Pool<M>) -> Result<Bb8Bulkhead<M>, ConfigError> {
-        let name = self.name;
-        self.config
-            .validate()
-            .map_err(|e| e.in_compartment(&*name))?;
         let max_size = pool.config().max_size as usize;
-        if max_size == 0 || max_size > MAX_SIZE_LIMIT {
-            return Err(ConfigError::new(
-                "max_size",
-                format!("must be in 1..={MAX_SIZE_LIMIT} (got {max_size})"),
-            )
-            .in_compartment(&*name));
-        }
-        let mut gate = SemaphoreBulkhead::builder(name).kind(KIND).config(
-            SemaphoreConfig::new(max_size)
-                .max_wait(self.config.max_wait)
-                .max_waiting(self.config.max_waiting)
-                .retry_after(self.config.retry_after),
-        );
-        if let Some(observer) = self.observer {
-            gate = gate.observer(observer);
-        }
+        let gate = PoolGate::new(self.name, KIND, max_size, &self.config, self.observer)?;
         Ok(Bb8Bulkhead {
-            gate: gate.build()?,
+            gate,
             pool,
-            max_size,
             errors: self.errors,
         })
     }
@@ -194,18 +166,11 @@ macro_rules! checkout {
     ($bulkhead:expr, $slot:expr, $get:expr) => {{
         let mut slot = $slot;
         let seen = $bulkhead.errors.as_ref().map(|errors| errors.count());
-        // Dropped while bb8 checks or opens a connection: the call was cancelled.
-        slot.set_outcome(Outcome::Cancelled);
-        let result = $get.await;
-        slot.set_outcome(Outcome::Ok);
-        match result {
-            Ok(conn) => Ok(Pooled::new(conn, slot)),
-            Err(error) => {
-                slot.set_outcome(Outcome::Error);
-                drop(slot);
-                Err(CallError::Backend($bulkhead.pool_error(error, seen)))
-            }
-        }
+        slot.checking_out();
+        let result = $get
+            .await
+            .map_err(|error| $bulkhead.pool_error(error, seen));
+        slot.finish(result, Pooled::new)
     }};
 }
 
@@ -214,7 +179,7 @@ impl<M: ManageConnection> Bb8Bulkhead<M> {
     pub fn new(
         name: impl Into<Arc<str>>,
         pool: Pool<M>,
-        config: Bb8Config,
+        config: PoolConfig,
     ) -> Result<Self, ConfigError> {
         Self::builder(name).config(config).build(pool)
     }
@@ -223,7 +188,7 @@ impl<M: ManageConnection> Bb8Bulkhead<M> {
     pub fn builder(name: impl Into<Arc<str>>) -> Bb8Builder<M> {
         Bb8Builder {
             name: name.into(),
-            config: Bb8Config::default(),
+            config: PoolConfig::default(),
             observer: None,
             errors: None,
         }
@@ -255,7 +220,7 @@ impl<M: ManageConnection> Bb8Bulkhead<M> {
     /// Like [`get`](Self::get), with a connection that owns handles to the compartment
     /// and the pool: `'static`, for spawned tasks.
     pub async fn get_owned(&self) -> Result<Pooled<'static, M>, CheckoutError<M::Error>> {
-        let permit = Admission::admit(&self.gate).await?;
+        let permit = self.gate.acquire_owned().await?;
         checkout!(self, Slot::Owned(permit), self.pool.get_owned())
     }
 
@@ -265,15 +230,13 @@ impl<M: ManageConnection> Bb8Bulkhead<M> {
     /// free, whatever `max_wait` says. Still async: bb8 may check or open the
     /// connection.
     pub async fn try_get(&self) -> Result<Pooled<'_, M>, CheckoutError<M::Error>> {
-        let permit = self.gate.try_acquire()?;
-        checkout!(self, Slot::Borrowed(permit), self.pool.get())
+        checkout!(self, self.gate.try_acquire()?, self.pool.get())
     }
 
     /// Like [`try_get`](Self::try_get), with a connection that owns handles to the
     /// compartment and the pool.
     pub async fn try_get_owned(&self) -> Result<Pooled<'static, M>, CheckoutError<M::Error>> {
-        let permit = self.gate.try_acquire_owned()?;
-        checkout!(self, Slot::Owned(permit), self.pool.get_owned())
+        checkout!(self, self.gate.try_acquire_owned()?, self.pool.get_owned())
     }
 
     /// The most recent pool error reported after the first `seen` ones.
@@ -302,32 +265,19 @@ impl<M: ManageConnection> Bb8Bulkhead<M> {
 
     /// The pool's own view: connections open and idle, and bb8's statistics.
     pub fn status(&self) -> PoolStatus {
-        PoolStatus::new(self.max_size, self.pool.state())
+        PoolStatus::new(self.gate.max_size(), self.pool.state())
     }
 
     /// Applies new waiting rules to the running compartment. Checkouts already waiting
     /// keep the wait they started with. Nothing changes when the configuration is
     /// invalid.
-    pub fn reconfigure(&self, config: &Bb8Config) -> Result<(), ConfigError> {
-        config
-            .validate()
-            .map_err(|e| e.in_compartment(self.name()))?;
-        self.gate.reconfigure(
-            &SemaphoreConfig::new(self.max_size)
-                .max_wait(config.max_wait)
-                .max_waiting(config.max_waiting)
-                .retry_after(config.retry_after),
-        )
+    pub fn reconfigure(&self, config: &PoolConfig) -> Result<(), ConfigError> {
+        self.gate.reconfigure(config)
     }
 
     /// The configuration in force.
-    pub fn config(&self) -> Bb8Config {
-        let gate = self.gate.config();
-        Bb8Config {
-            max_wait: gate.max_wait,
-            max_waiting: gate.max_waiting,
-            retry_after: gate.retry_after,
-        }
+    pub fn config(&self) -> PoolConfig {
+        self.gate.config()
     }
 
     /// Refuses new checkouts and wakes waiting ones with
@@ -357,7 +307,7 @@ impl<M: ManageConnection> fmt::Debug for Bb8Bulkhead<M> {
 
 impl<M: ManageConnection> Compartment for Bb8Bulkhead<M> {
     fn info(&self) -> &CompartmentInfo {
-        Compartment::info(&self.gate)
+        self.gate.info()
     }
 
     fn stats(&self) -> Stats {

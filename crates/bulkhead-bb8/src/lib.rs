@@ -21,6 +21,11 @@
 //! - With the `postgres` feature, `postgres::DatabaseBulkhead` is the read/write pair
 //!   of the original guide, over bb8-postgres and tokio-postgres.
 //!
+//! What does not depend on the pool library comes from `bulkhead-pool`, shared with
+//! `bulkhead-deadpool` and re-exported here: the admission configuration [`PoolConfig`] and
+//! [`MAX_SIZE_LIMIT`] and, with `postgres`, the PostgreSQL configuration and the
+//! read/write pair.
+//!
 //! Checkouts are async even when they never wait for a slot (bb8 may check or open the
 //! connection), so these compartments implement [`Compartment`] but not
 //! [`Admission`](bulkhead_core::Admission), whose `try_admit` answers synchronously.
@@ -29,7 +34,7 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use bulkhead_bb8::{Bb8Bulkhead, Bb8Config, CallError, RejectReason};
+//! use bulkhead_bb8::{Bb8Bulkhead, CallError, PoolConfig, RejectReason};
 //!
 //! /// Hands out "connections".
 //! struct Connections;
@@ -51,7 +56,7 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let pool = bb8::Pool::builder().max_size(2).build(Connections).await?;
-//! let config = Bb8Config::default().max_wait(Duration::from_millis(20));
+//! let config = PoolConfig::default().max_wait(Duration::from_millis(20));
 //! let db = Bb8Bulkhead::new("db", pool, config)?;
 //!
 //! let a = db.get().await?;
@@ -78,7 +83,7 @@
 //!
 //! # Feature flags
 //!
-//! - `serde` (default): `Deserialize`/`Serialize` for [`Bb8Config`] and the PostgreSQL
+//! - `serde` (default): `Deserialize`/`Serialize` for [`PoolConfig`] and the PostgreSQL
 //!   configuration, with durations written as `"250ms"` or `"10s"` and unknown fields
 //!   refused.
 //! - `postgres`: the `postgres` module, PostgreSQL pools over bb8-postgres and tokio-postgres
@@ -90,22 +95,20 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod bulkhead;
-mod config;
 mod error;
 mod pooled;
-mod slot;
 mod status;
 
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub mod postgres;
 
-pub use bulkhead::{Bb8Builder, Bb8Bulkhead, CheckoutError, KIND, MAX_SIZE_LIMIT};
-pub use bulkhead_core::{
+pub use bulkhead::{Bb8Builder, Bb8Bulkhead, CheckoutError, KIND};
+pub use bulkhead_pool::{
     Admitted, CallError, Compartment, CompartmentInfo, ConfigError, Finished, NoopObserver,
-    Observer, Outcome, Permit, RejectReason, Rejected, SharedObserver, Stats,
+    Observer, Outcome, Permit, PoolConfig, RejectReason, Rejected, SharedObserver, Stats,
+    MAX_SIZE_LIMIT,
 };
-pub use config::Bb8Config;
 pub use error::{PoolError, PoolErrors};
 pub use pooled::Pooled;
 pub use status::PoolStatus;

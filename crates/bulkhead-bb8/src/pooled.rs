@@ -5,8 +5,7 @@ use std::ops::{Deref, DerefMut};
 
 use bb8::{ManageConnection, PooledConnection};
 use bulkhead_core::{Outcome, Permit};
-
-use crate::slot::Slot;
+use bulkhead_pool::Slot;
 
 /// A connection from the pool together with its slot in the compartment.
 ///
@@ -41,10 +40,7 @@ impl<'a, M: ManageConnection> Pooled<'a, M> {
     /// Records the outcome of a result: [`Outcome::Ok`] for `Ok`, [`Outcome::Error`] for
     /// `Err`. Call it with the result of the work done with the connection.
     pub fn record<T, E>(&mut self, result: &Result<T, E>) {
-        self.set_outcome(match result {
-            Ok(_) => Outcome::Ok,
-            Err(_) => Outcome::Error,
-        });
+        self.slot.record(result);
     }
 
     /// The name of the compartment the connection was checked out from.

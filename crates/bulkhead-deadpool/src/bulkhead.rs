@@ -4,20 +4,14 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bulkhead_core::{
-    Admission, CallError, Compartment, CompartmentInfo, ConfigError, Outcome, SharedObserver, Stats,
-};
-use bulkhead_semaphore::{SemaphoreBulkhead, SemaphoreConfig};
+use bulkhead_core::{CallError, Compartment, CompartmentInfo, ConfigError, SharedObserver, Stats};
+use bulkhead_pool::{PoolConfig, PoolGate, Slot};
 use deadpool::managed::{Manager, Pool, PoolError, Timeouts};
 
-use crate::slot::Slot;
-use crate::{DeadpoolConfig, PoolStatus, Pooled};
+use crate::{PoolStatus, Pooled};
 
 /// The kind name of deadpool compartments.
 pub const KIND: &str = "deadpool";
-
-/// The largest pool a compartment accepts: the bound of the admission it is built on.
-pub const MAX_SIZE_LIMIT: usize = bulkhead_semaphore::MAX_CONCURRENT_LIMIT;
 
 /// Why a checkout failed: the compartment refused it, or the pool could not hand out an
 /// object (the manager failed to create one, a create or recycle timeout ran out).
@@ -29,7 +23,7 @@ pub type DiscardIf<T> = fn(&T) -> bool;
 /// A compartment over a [`deadpool::managed::Pool`]: one slot per pooled object.
 ///
 /// Checkouts go through the same admission as a
-/// [`SemaphoreBulkhead`](bulkhead_semaphore::SemaphoreBulkhead) sized to the pool's
+/// semaphore compartment ([`PoolGate`](bulkhead_pool::PoolGate)) sized to the pool's
 /// `max_size`: a free slot is taken at once; otherwise the checkout waits in FIFO order
 /// for `max_wait` ([`RejectReason::Timeout`](bulkhead_core::RejectReason::Timeout)),
 /// is refused at once when `max_wait` is zero
@@ -46,7 +40,7 @@ pub type DiscardIf<T> = fn(&T) -> bool;
 ///
 /// ```
 /// use bulkhead_deadpool::deadpool::managed::{self, Metrics, Pool, RecycleResult};
-/// use bulkhead_deadpool::{DeadpoolBulkhead, DeadpoolConfig, RejectReason};
+/// use bulkhead_deadpool::{DeadpoolBulkhead, PoolConfig, RejectReason};
 ///
 /// struct Numbers;
 ///
@@ -64,7 +58,7 @@ pub type DiscardIf<T> = fn(&T) -> bool;
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let pool = Pool::builder(Numbers).max_size(1).build()?;
-/// let numbers = DeadpoolBulkhead::new("numbers", pool, DeadpoolConfig::default())?;
+/// let numbers = DeadpoolBulkhead::new("numbers", pool, PoolConfig::default())?;
 ///
 /// let seven = numbers.get().await?;
 /// assert_eq!(*seven, 7);
@@ -76,7 +70,7 @@ pub type DiscardIf<T> = fn(&T) -> bool;
 /// # }
 /// ```
 pub struct DeadpoolBulkhead<M: Manager> {
-    gate: SemaphoreBulkhead,
+    gate: PoolGate,
     pool: Pool<M>,
     /// The pool's create and recycle timeouts; never a wait (the gate did the waiting).
     timeouts: Timeouts,
@@ -97,14 +91,14 @@ impl<M: Manager> Clone for DeadpoolBulkhead<M> {
 /// Builds a [`DeadpoolBulkhead`] with an observer or other options.
 pub struct DeadpoolBuilder<M: Manager> {
     name: Arc<str>,
-    config: DeadpoolConfig,
+    config: PoolConfig,
     observer: Option<SharedObserver>,
     discard: Option<DiscardIf<M::Type>>,
 }
 
 impl<M: Manager> DeadpoolBuilder<M> {
     /// Replaces the whole configuration.
-    pub fn config(mut self, config: DeadpoolConfig) -> Self {
+    pub fn config(mut self, config: PoolConfig) -> Self {
         self.config = config;
         self
     }
@@ -144,21 +138,18 @@ impl<M: Manager> DeadpoolBuilder<M> {
     /// Validates the configuration and wraps `pool`, taking its `max_size` as the
     /// number of slots.
     pub fn build(self, pool: Pool<M>) -> Result<DeadpoolBulkhead<M>, ConfigError> {
-        let name = self.name;
-        self.config
-            .validate()
-            .map_err(|e| e.in_compartment(&*name))?;
         let max_size = pool.status().max_size;
-        check_max_size(max_size).map_err(|e| e.in_compartment(&*name))?;
-        let mut gate = SemaphoreBulkhead::builder(name)
-            .kind(KIND)
-            .config(semaphore_config(max_size, &self.config));
-        if let Some(observer) = self.observer {
-            gate = gate.observer(observer);
+        if max_size == 0 {
+            return Err(ConfigError::new(
+                "max_size",
+                "must be at least 1 (got 0; a closed pool also reports 0)",
+            )
+            .in_compartment(&*self.name));
         }
+        let gate = PoolGate::new(self.name, KIND, max_size, &self.config, self.observer)?;
         let pool_timeouts = pool.timeouts();
         Ok(DeadpoolBulkhead {
-            gate: gate.build()?,
+            gate,
             pool,
             timeouts: Timeouts {
                 wait: Some(Duration::ZERO),
@@ -181,29 +172,6 @@ impl<M: Manager> fmt::Debug for DeadpoolBuilder<M> {
     }
 }
 
-fn check_max_size(max_size: usize) -> Result<(), ConfigError> {
-    if max_size == 0 {
-        Err(ConfigError::new(
-            "max_size",
-            "must be at least 1 (got 0; a closed pool also reports 0)",
-        ))
-    } else if max_size > MAX_SIZE_LIMIT {
-        Err(ConfigError::new(
-            "max_size",
-            format!("must be at most {MAX_SIZE_LIMIT} (got {max_size})"),
-        ))
-    } else {
-        Ok(())
-    }
-}
-
-fn semaphore_config(max_size: usize, config: &DeadpoolConfig) -> SemaphoreConfig {
-    SemaphoreConfig::new(max_size)
-        .max_wait(config.max_wait)
-        .max_waiting(config.max_waiting)
-        .retry_after(config.retry_after)
-}
-
 /// Takes an object from the pool for an admitted checkout holding `$slot`.
 ///
 /// Written out in each checkout method rather than as an inner async fn: one state
@@ -211,18 +179,11 @@ fn semaphore_config(max_size: usize, config: &DeadpoolConfig) -> SemaphoreConfig
 macro_rules! checkout {
     ($bulkhead:expr, $slot:expr) => {{
         let mut slot = $slot;
-        // Dropped while the pool recycles or creates: the call was cancelled.
-        slot.set_outcome(Outcome::Cancelled);
+        slot.checking_out();
         let result = $bulkhead.pool.timeout_get(&$bulkhead.timeouts).await;
-        slot.set_outcome(Outcome::Ok);
-        match result {
-            Ok(object) => Ok(Pooled::new(object, slot, $bulkhead.discard)),
-            Err(e) => {
-                slot.set_outcome(Outcome::Error);
-                drop(slot);
-                Err(CallError::Backend(e))
-            }
-        }
+        slot.finish(result, |object, slot| {
+            Pooled::new(object, slot, $bulkhead.discard)
+        })
     }};
 }
 
@@ -231,7 +192,7 @@ impl<M: Manager> DeadpoolBulkhead<M> {
     pub fn new(
         name: impl Into<Arc<str>>,
         pool: Pool<M>,
-        config: DeadpoolConfig,
+        config: PoolConfig,
     ) -> Result<Self, ConfigError> {
         Self::builder(name).config(config).build(pool)
     }
@@ -240,7 +201,7 @@ impl<M: Manager> DeadpoolBulkhead<M> {
     pub fn builder(name: impl Into<Arc<str>>) -> DeadpoolBuilder<M> {
         DeadpoolBuilder {
             name: name.into(),
-            config: DeadpoolConfig::default(),
+            config: PoolConfig::default(),
             observer: None,
             discard: None,
         }
@@ -271,7 +232,7 @@ impl<M: Manager> DeadpoolBulkhead<M> {
     /// Like [`get`](Self::get), with an object that owns a handle to the compartment:
     /// `'static`, for spawned tasks.
     pub async fn get_owned(&self) -> Result<Pooled<'static, M>, CheckoutError<M::Error>> {
-        let permit = Admission::admit(&self.gate).await?;
+        let permit = self.gate.acquire_owned().await?;
         checkout!(self, Slot::Owned(permit))
     }
 
@@ -281,15 +242,13 @@ impl<M: Manager> DeadpoolBulkhead<M> {
     /// free, whatever `max_wait` says. Still async: the pool may recycle or create the
     /// object.
     pub async fn try_get(&self) -> Result<Pooled<'_, M>, CheckoutError<M::Error>> {
-        let permit = self.gate.try_acquire()?;
-        checkout!(self, Slot::Borrowed(permit))
+        checkout!(self, self.gate.try_acquire()?)
     }
 
     /// Like [`try_get`](Self::try_get), with an object that owns a handle to the
     /// compartment.
     pub async fn try_get_owned(&self) -> Result<Pooled<'static, M>, CheckoutError<M::Error>> {
-        let permit = self.gate.try_acquire_owned()?;
-        checkout!(self, Slot::Owned(permit))
+        checkout!(self, self.gate.try_acquire_owned()?)
     }
 
     /// The pool behind the compartment, for its status, metrics and `retain`.
@@ -314,10 +273,9 @@ impl<M: Manager> DeadpoolBulkhead<M> {
     /// and without taking objects from their holders: a shrink takes effect as objects
     /// come back.
     pub fn resize(&self, max_size: usize) -> Result<(), ConfigError> {
-        check_max_size(max_size).map_err(|e| e.in_compartment(self.name()))?;
-        let before = self.gate.config().max_concurrent;
+        bulkhead_pool::check_max_size(max_size).map_err(|e| e.in_compartment(self.name()))?;
         // Slots exist only where the pool has room: grow the pool first, shrink it last.
-        if max_size >= before {
+        if max_size >= self.gate.max_size() {
             self.pool.resize(max_size);
             self.gate.resize(max_size)
         } else {
@@ -330,22 +288,13 @@ impl<M: Manager> DeadpoolBulkhead<M> {
     /// Applies new waiting rules to the running compartment. Checkouts already waiting
     /// keep the wait they started with. Nothing changes when the configuration is
     /// invalid.
-    pub fn reconfigure(&self, config: &DeadpoolConfig) -> Result<(), ConfigError> {
-        config
-            .validate()
-            .map_err(|e| e.in_compartment(self.name()))?;
-        let max_size = self.gate.config().max_concurrent;
-        self.gate.reconfigure(&semaphore_config(max_size, config))
+    pub fn reconfigure(&self, config: &PoolConfig) -> Result<(), ConfigError> {
+        self.gate.reconfigure(config)
     }
 
     /// The configuration in force.
-    pub fn config(&self) -> DeadpoolConfig {
-        let gate = self.gate.config();
-        DeadpoolConfig {
-            max_wait: gate.max_wait,
-            max_waiting: gate.max_waiting,
-            retry_after: gate.retry_after,
-        }
+    pub fn config(&self) -> PoolConfig {
+        self.gate.config()
     }
 
     /// Refuses new checkouts, wakes waiting ones with
@@ -378,7 +327,7 @@ where
     M: Manager + 'static,
 {
     fn info(&self) -> &CompartmentInfo {
-        Compartment::info(&self.gate)
+        self.gate.info()
     }
 
     fn stats(&self) -> Stats {

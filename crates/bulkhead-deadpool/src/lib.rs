@@ -20,6 +20,11 @@
 //! - With the `postgres` feature, `postgres::DatabaseBulkhead` is the read/write pair
 //!   of the original guide, over deadpool-postgres and tokio-postgres.
 //!
+//! What does not depend on the pool library comes from `bulkhead-pool`, shared with
+//! `bulkhead-bb8` and re-exported here: the admission configuration [`PoolConfig`] and
+//! [`MAX_SIZE_LIMIT`] and, with `postgres`, the PostgreSQL configuration and the
+//! read/write pair.
+//!
 //! Checkouts are async even when they never wait for a slot (deadpool recycles objects
 //! asynchronously), so these compartments implement [`Compartment`] but not
 //! [`Admission`](bulkhead_core::Admission), whose `try_admit` answers synchronously.
@@ -29,7 +34,7 @@
 //! ```
 //! use std::time::Duration;
 //! use bulkhead_deadpool::deadpool::managed::{self, Metrics, Pool, RecycleResult};
-//! use bulkhead_deadpool::{CallError, DeadpoolBulkhead, DeadpoolConfig, RejectReason};
+//! use bulkhead_deadpool::{CallError, DeadpoolBulkhead, PoolConfig, RejectReason};
 //!
 //! /// Hands out numbered "connections".
 //! struct Connections;
@@ -48,7 +53,7 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let pool = Pool::builder(Connections).max_size(2).build()?;
-//! let config = DeadpoolConfig::default().max_wait(Duration::from_millis(20));
+//! let config = PoolConfig::default().max_wait(Duration::from_millis(20));
 //! let db = DeadpoolBulkhead::new("db", pool, config)?;
 //!
 //! let a = db.get().await?;
@@ -75,7 +80,7 @@
 //!
 //! # Feature flags
 //!
-//! - `serde` (default): `Deserialize`/`Serialize` for [`DeadpoolConfig`] and the
+//! - `serde` (default): `Deserialize`/`Serialize` for [`PoolConfig`] and the
 //!   PostgreSQL configuration, with durations written as `"250ms"` or `"10s"` and
 //!   unknown fields refused.
 //! - `postgres`: the `postgres` module, PostgreSQL pools over deadpool-postgres and tokio-postgres
@@ -87,23 +92,19 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod bulkhead;
-mod config;
 mod pooled;
-mod slot;
 mod status;
 
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub mod postgres;
 
-pub use bulkhead::{
-    CheckoutError, DeadpoolBuilder, DeadpoolBulkhead, DiscardIf, KIND, MAX_SIZE_LIMIT,
-};
-pub use bulkhead_core::{
+pub use bulkhead::{CheckoutError, DeadpoolBuilder, DeadpoolBulkhead, DiscardIf, KIND};
+pub use bulkhead_pool::{
     Admitted, CallError, Compartment, CompartmentInfo, ConfigError, Finished, NoopObserver,
-    Observer, Outcome, Permit, RejectReason, Rejected, SharedObserver, Stats,
+    Observer, Outcome, Permit, PoolConfig, RejectReason, Rejected, SharedObserver, Stats,
+    MAX_SIZE_LIMIT,
 };
-pub use config::DeadpoolConfig;
 pub use pooled::Pooled;
 pub use status::PoolStatus;
 

@@ -4,10 +4,10 @@ use std::fmt;
 use std::ops::{Deref, DerefMut};
 
 use bulkhead_core::{Outcome, Permit};
+use bulkhead_pool::Slot;
 use deadpool::managed::{Manager, Object};
 
 use crate::bulkhead::DiscardIf;
-use crate::slot::Slot;
 
 /// An object from the pool together with its slot in the compartment.
 ///
@@ -51,10 +51,7 @@ impl<'a, M: Manager> Pooled<'a, M> {
     /// Records the outcome of a result: [`Outcome::Ok`] for `Ok`, [`Outcome::Error`] for
     /// `Err`. Call it with the result of the work done with the object.
     pub fn record<T, E>(&mut self, result: &Result<T, E>) {
-        self.set_outcome(match result {
-            Ok(_) => Outcome::Ok,
-            Err(_) => Outcome::Error,
-        });
+        self.slot.record(result);
     }
 
     /// The name of the compartment the object was checked out from.

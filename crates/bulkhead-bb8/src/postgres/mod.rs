@@ -7,14 +7,17 @@
 //! each attempt bounded by `connect_timeout`; a connection the client knows is closed
 //! is dropped when it comes back, so a restarted server costs at most one failed query
 //! per connection.
+//!
+//! The configuration ([`PostgresConfig`]) and the pair are `bulkhead-pool`'s, the same
+//! for every pool backend; this module builds them over bb8-postgres.
 
-mod config;
 mod database;
 mod manager;
 
 pub use bb8_postgres;
-pub use config::{
-    PgConnect, PgPoolConfig, PostgresConfig, Recycling, MAX_CONNECT_TIMEOUT, MAX_STATEMENT_TIMEOUT,
+pub use bulkhead_pool::postgres::{
+    redact_url, PgConnect, PgPoolConfig, PostgresConfig, PostgresPool, Recycling,
+    MAX_CONNECT_TIMEOUT, MAX_STATEMENT_TIMEOUT,
 };
 pub use database::{DatabaseBuilder, DatabaseBulkhead, PgClient, PgError, PgPool};
 pub use manager::{PgConnectError, PgManager};

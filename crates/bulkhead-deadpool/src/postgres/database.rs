@@ -1,13 +1,15 @@
-//! PostgreSQL pools in compartments, and the read/write pair.
+//! PostgreSQL pools over deadpool-postgres, and the read/write pair over them.
 
-use std::fmt;
+use std::future::Future;
 
 use bulkhead_core::{ConfigError, SharedObserver};
+use bulkhead_pool::postgres::PostgresPool;
+use bulkhead_pool::PoolConfig;
 use deadpool::Runtime;
 use deadpool_postgres::{ClientWrapper, Manager, ManagerConfig, RecyclingMethod};
 use tokio_postgres::NoTls;
 
-use super::{PgConnect, PgPoolConfig, PostgresConfig, Recycling};
+use super::{PgConnect, PgPoolConfig, Recycling};
 use crate::{CheckoutError, DeadpoolBulkhead, Pooled};
 
 /// A compartment over a deadpool-postgres pool.
@@ -20,63 +22,8 @@ pub type PgClient<'a> = Pooled<'a, Manager>;
 /// Why a PostgreSQL checkout failed.
 pub type PgError = CheckoutError<tokio_postgres::Error>;
 
-fn is_closed(client: &ClientWrapper) -> bool {
-    client.is_closed()
-}
-
-impl DeadpoolBulkhead<Manager> {
-    /// A compartment called `name` over a new pool of PostgreSQL connections.
-    ///
-    /// No connection is opened here: the pool opens them as checkouts need them, each
-    /// bounded by `connect_timeout`. Connections the client knows are closed are dropped
-    /// when they come back and never handed out again.
-    pub fn postgres(
-        name: &str,
-        config: &PgPoolConfig,
-        observer: Option<SharedObserver>,
-    ) -> Result<Self, ConfigError> {
-        config.validate().map_err(|e| e.in_compartment(name))?;
-        build_pool(name, &PgConnect::default(), config, observer)
-    }
-}
-
-fn build_pool(
-    name: &str,
-    shared: &PgConnect,
-    config: &PgPoolConfig,
-    observer: Option<SharedObserver>,
-) -> Result<PgPool, ConfigError> {
-    let pg_config = config
-        .pg_config(shared, name)
-        .map_err(|e| e.in_compartment(name))?;
-    let recycling_method = match config.recycling {
-        Recycling::Fast => RecyclingMethod::Fast,
-        Recycling::Verified => RecyclingMethod::Verified,
-    };
-    let manager = Manager::from_config(pg_config, NoTls, ManagerConfig { recycling_method });
-    let pool = deadpool_postgres::Pool::builder(manager)
-        .max_size(config.max_size)
-        .runtime(Runtime::Tokio1)
-        .create_timeout(Some(config.connect_timeout))
-        .recycle_timeout(Some(config.connect_timeout))
-        .build()
-        .map_err(|e| ConfigError::new("max_size", e.to_string()).in_compartment(name))?;
-    let mut builder = DeadpoolBulkhead::builder(name)
-        .max_wait(config.max_wait)
-        .max_waiting(config.max_waiting)
-        .retry_after(config.retry_after)
-        .discard_if(is_closed);
-    if let Some(observer) = observer {
-        builder = builder.observer(observer);
-    }
-    builder.build(pool)
-}
-
-/// A read pool and a write pool, each in its own compartment: the guide's
-/// `DatabaseBulkhead`.
-///
-/// The compartments are called `<name>.read` and `<name>.write`. Handles are cheap to
-/// clone.
+/// A read pool and a write pool over deadpool-postgres, each in its own compartment:
+/// the guide's `DatabaseBulkhead`.
 ///
 /// ```no_run
 /// use bulkhead_deadpool::postgres::{DatabaseBulkhead, PostgresConfig};
@@ -96,113 +43,76 @@ fn build_pool(
 /// # Ok(())
 /// # }
 /// ```
-#[derive(Clone)]
-pub struct DatabaseBulkhead {
-    read: PgPool,
-    write: PgPool,
-}
-
+///
+/// Both pools resize live ([`reconfigure`](bulkhead_pool::postgres::DatabaseBulkhead::reconfigure)),
+/// and closing the pair closes both pools.
+pub type DatabaseBulkhead = bulkhead_pool::postgres::DatabaseBulkhead<PgPool>;
 /// Builds a [`DatabaseBulkhead`] with an observer.
-#[derive(Clone)]
-pub struct DatabaseBuilder {
-    name: String,
-    config: PostgresConfig,
-    observer: Option<SharedObserver>,
+pub type DatabaseBuilder = bulkhead_pool::postgres::DatabaseBuilder<PgPool>;
+
+fn is_closed(client: &ClientWrapper) -> bool {
+    client.is_closed()
 }
 
-impl DatabaseBuilder {
-    /// Replaces the configuration.
-    pub fn config(mut self, config: PostgresConfig) -> Self {
-        self.config = config;
-        self
-    }
-
-    /// Attaches an observer to both compartments.
-    pub fn observer(mut self, observer: SharedObserver) -> Self {
-        self.observer = Some(observer);
-        self
-    }
-
-    /// Validates the whole configuration, then builds both pools. Opens no connection.
-    pub fn build(self) -> Result<DatabaseBulkhead, ConfigError> {
-        let name = &self.name;
-        self.config
-            .validate()
-            .map_err(|e| e.in_compartment(name.as_str()))?;
-        let read = build_pool(
-            &format!("{name}.read"),
-            &self.config.connection,
-            &self.config.read,
-            self.observer.clone(),
-        )?;
-        let write = build_pool(
-            &format!("{name}.write"),
-            &self.config.connection,
-            &self.config.write,
-            self.observer,
-        )?;
-        Ok(DatabaseBulkhead { read, write })
+impl DeadpoolBulkhead<Manager> {
+    /// A compartment called `name` over a new pool of PostgreSQL connections.
+    ///
+    /// No connection is opened here: the pool opens them as checkouts need them, each
+    /// bounded by `connect_timeout`. Connections the client knows are closed are dropped
+    /// when they come back and never handed out again.
+    pub fn postgres(
+        name: &str,
+        config: &PgPoolConfig,
+        observer: Option<SharedObserver>,
+    ) -> Result<Self, ConfigError> {
+        config.validate().map_err(|e| e.in_compartment(name))?;
+        <Self as PostgresPool>::build(name, &PgConnect::default(), config, observer)
     }
 }
 
-impl fmt::Debug for DatabaseBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DatabaseBuilder")
-            .field("name", &self.name)
-            .field("config", &self.config)
-            .field("observer", &self.observer.is_some())
-            .finish()
-    }
-}
+impl PostgresPool for DeadpoolBulkhead<Manager> {
+    type Client<'a> = PgClient<'a>;
+    type Error = PgError;
 
-impl DatabaseBulkhead {
-    /// Builds the read and write pools of `config`, in compartments `<name>.read` and
-    /// `<name>.write`. Opens no connection.
-    pub fn new(name: &str, config: &PostgresConfig) -> Result<Self, ConfigError> {
-        Self::builder(name).config(config.clone()).build()
-    }
-
-    /// Starts building a pair called `name` with the default configuration.
-    pub fn builder(name: impl Into<String>) -> DatabaseBuilder {
-        DatabaseBuilder {
-            name: name.into(),
-            config: PostgresConfig::default(),
-            observer: None,
+    fn build(
+        name: &str,
+        shared: &PgConnect,
+        config: &PgPoolConfig,
+        observer: Option<SharedObserver>,
+    ) -> Result<Self, ConfigError> {
+        let pg_config = config
+            .pg_config(shared, name)
+            .map_err(|e| e.in_compartment(name))?;
+        let recycling_method = match config.recycling {
+            Recycling::Fast => RecyclingMethod::Fast,
+            Recycling::Verified => RecyclingMethod::Verified,
+        };
+        let manager = Manager::from_config(pg_config, NoTls, ManagerConfig { recycling_method });
+        let pool = deadpool_postgres::Pool::builder(manager)
+            .max_size(config.max_size)
+            .runtime(Runtime::Tokio1)
+            .create_timeout(Some(config.connect_timeout))
+            .recycle_timeout(Some(config.connect_timeout))
+            .build()
+            .map_err(|e| ConfigError::new("max_size", e.to_string()).in_compartment(name))?;
+        let mut builder = DeadpoolBulkhead::builder(name)
+            .config(config.admission())
+            .discard_if(is_closed);
+        if let Some(observer) = observer {
+            builder = builder.observer(observer);
         }
+        builder.build(pool)
     }
 
-    /// A connection from the read pool, waiting as the read pool is configured.
-    pub async fn read(&self) -> Result<PgClient<'_>, PgError> {
-        self.read.get().await
+    fn checkout(&self) -> impl Future<Output = Result<PgClient<'_>, PgError>> + Send {
+        self.get()
     }
 
-    /// A connection from the write pool, waiting as the write pool is configured.
-    pub async fn write(&self) -> Result<PgClient<'_>, PgError> {
-        self.write.get().await
+    fn set_admission(&self, admission: &PoolConfig) -> Result<(), ConfigError> {
+        self.reconfigure(admission)
     }
 
-    /// The read pool's compartment, for its stats and status.
-    pub fn read_pool(&self) -> &PgPool {
-        &self.read
-    }
-
-    /// The write pool's compartment, for its stats and status.
-    pub fn write_pool(&self) -> &PgPool {
-        &self.write
-    }
-
-    /// Closes both compartments and their pools.
-    pub fn close(&self) {
-        self.read.close();
-        self.write.close();
-    }
-}
-
-impl fmt::Debug for DatabaseBulkhead {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DatabaseBulkhead")
-            .field("read", &self.read)
-            .field("write", &self.write)
-            .finish()
+    fn set_max_size(&self, max_size: usize) -> Result<bool, ConfigError> {
+        self.resize(max_size).map(|()| true)
     }
 }

@@ -7,12 +7,15 @@
 //! a connection the client knows is closed is never handed out again and is dropped
 //! when it comes back, so a restarted server costs at most one failed query per
 //! connection.
+//!
+//! The configuration ([`PostgresConfig`]) and the pair are `bulkhead-pool`'s, the same
+//! for every pool backend; this module builds them over deadpool-postgres.
 
-mod config;
 mod database;
 
-pub use config::{
-    PgConnect, PgPoolConfig, PostgresConfig, Recycling, MAX_CONNECT_TIMEOUT, MAX_STATEMENT_TIMEOUT,
+pub use bulkhead_pool::postgres::{
+    redact_url, PgConnect, PgPoolConfig, PostgresConfig, PostgresPool, Recycling,
+    MAX_CONNECT_TIMEOUT, MAX_STATEMENT_TIMEOUT,
 };
 pub use database::{DatabaseBuilder, DatabaseBulkhead, PgClient, PgError, PgPool};
 pub use deadpool_postgres;

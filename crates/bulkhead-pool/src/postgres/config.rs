@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use bulkhead_core::ConfigError;
 
-use crate::bulkhead::MAX_SIZE_LIMIT;
-use crate::config::admission_problems;
+use crate::config::first;
+use crate::{PoolConfig, MAX_SIZE_LIMIT};
 
 /// The longest `connect_timeout` accepted.
 pub const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(3600);
@@ -142,8 +142,15 @@ impl fmt::Debug for PgConnect {
     }
 }
 
-/// The URL with its password replaced; key/value strings are not shown at all.
-fn redact_url(url: &str) -> String {
+/// `url` fit to be shown: a URL with its password replaced by `<hidden>`; a key/value
+/// string is not shown at all (`<key/value string>`).
+///
+/// ```
+/// use bulkhead_pool::postgres::redact_url;
+///
+/// assert_eq!(redact_url("postgres://app:s3cret@db/app"), "postgres://app:<hidden>@db/app");
+/// ```
+pub fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return "<key/value string>".to_owned();
     };
@@ -174,9 +181,9 @@ fn redact_url(url: &str) -> String {
 #[cfg_attr(feature = "serde", derive(serde::Deserialize, serde::Serialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
 pub enum Recycling {
-    /// Hand a connection out again without checking it (no round trip). A connection the
-    /// client knows is closed is dropped when it comes back; one that died while idle
-    /// fails its next query, and is then dropped when it comes back.
+    /// Hand a connection out again without a round trip. A connection the client knows
+    /// is closed is dropped when it comes back (deadpool also skips it at checkout); one
+    /// that died while idle fails its next query, and is then dropped when it comes back.
     #[default]
     Fast,
     /// Also run an empty query before handing a connection out: one round trip per
@@ -188,7 +195,7 @@ pub enum Recycling {
 ///
 /// ```
 /// use std::time::Duration;
-/// use bulkhead_bb8::postgres::{PgConnect, PgPoolConfig};
+/// use bulkhead_pool::postgres::{PgConnect, PgPoolConfig};
 ///
 /// let reads = PgPoolConfig {
 ///     connection: PgConnect::url("postgres://app@db.internal/app"),
@@ -224,8 +231,8 @@ pub struct PgPoolConfig {
     /// Default: 1024.
     pub max_waiting: usize,
     /// How long opening a connection (TCP connect, startup, authentication) or checking
-    /// one may take, and how long an admitted checkout waits for bb8 to open one before
-    /// it fails with a timeout. Above zero, at most one hour.
+    /// one may take before the checkout fails with a timeout (with bb8, also how long an
+    /// admitted checkout waits for bb8 to open one). Above zero, at most one hour.
     ///
     /// Default: 5s.
     #[cfg_attr(feature = "serde", serde(with = "humantime_serde"))]
@@ -365,7 +372,7 @@ impl PgPoolConfig {
                 ));
             }
         }
-        for problem in admission_problems(self.max_wait, self.max_waiting, self.retry_after) {
+        for problem in self.admission().problems() {
             problems.push(ConfigError::new(
                 format!("{prefix}{}", problem.key()),
                 problem.message(),
@@ -374,9 +381,27 @@ impl PgPoolConfig {
         problems
     }
 
+    /// How the pool's compartment admits checkouts: `max_wait`, `max_waiting`,
+    /// `retry_after`.
+    pub fn admission(&self) -> PoolConfig {
+        PoolConfig {
+            max_wait: self.max_wait,
+            max_waiting: self.max_waiting,
+            retry_after: self.retry_after,
+        }
+    }
+
+    /// Takes `max_wait`, `max_waiting` and `retry_after` from `admission`.
+    pub fn set_admission(&mut self, admission: &PoolConfig) {
+        self.max_wait = admission.max_wait;
+        self.max_waiting = admission.max_waiting;
+        self.retry_after = admission.retry_after;
+    }
+
     /// The tokio-postgres configuration of this pool's connections, with `shared`
-    /// filling what the pool leaves out and `name` as the default application name.
-    pub(crate) fn pg_config(
+    /// filling what the pool leaves out and `name` (the compartment's) as the default
+    /// application name. Fails when no server is named or the URL does not parse.
+    pub fn pg_config(
         &self,
         shared: &PgConnect,
         name: &str,
@@ -447,13 +472,6 @@ fn no_server(prefix: &str) -> ConfigError {
     )
 }
 
-fn first(problems: Vec<ConfigError>) -> Result<(), ConfigError> {
-    match problems.into_iter().next() {
-        Some(problem) => Err(problem),
-        None => Ok(()),
-    }
-}
-
 /// A read pool and a write pool, like the guide's `DatabaseBulkhead`.
 ///
 /// Both pools share `connection` unless they name their own server; each has its own
@@ -464,7 +482,7 @@ fn first(problems: Vec<ConfigError>) -> Result<(), ConfigError> {
 /// # #[cfg(feature = "serde")]
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// use std::time::Duration;
-/// use bulkhead_bb8::postgres::PostgresConfig;
+/// use bulkhead_pool::postgres::PostgresConfig;
 ///
 /// let config: PostgresConfig = toml::from_str(r#"
 ///     [connection]

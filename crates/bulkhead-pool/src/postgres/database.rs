@@ -1,0 +1,228 @@
+//! The read/write pair over any pool backend.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use bulkhead_core::{Compartment, ConfigError, SharedObserver};
+
+use super::{PgConnect, PgPoolConfig, PostgresConfig};
+use crate::PoolConfig;
+
+/// A compartment over a pool of PostgreSQL connections, as [`DatabaseBulkhead`] uses
+/// it. Each pool adapter implements it for its `postgres::PgPool`.
+pub trait PostgresPool: Compartment + Clone + fmt::Debug + Send + Sync + Sized + 'static {
+    /// A connection checked out of the pool.
+    type Client<'a>
+    where
+        Self: 'a;
+    /// Why a checkout failed.
+    type Error;
+
+    /// Builds a compartment called `name` over a new pool: the connection is `config`'s,
+    /// with `shared` filling what it leaves out. Opens no connection. The configuration
+    /// is already validated.
+    fn build(
+        name: &str,
+        shared: &PgConnect,
+        config: &PgPoolConfig,
+        observer: Option<SharedObserver>,
+    ) -> Result<Self, ConfigError>;
+
+    /// Checks a connection out, waiting as the compartment is configured.
+    fn checkout(&self) -> impl Future<Output = Result<Self::Client<'_>, Self::Error>> + Send;
+
+    /// Applies new waiting rules to the running compartment.
+    fn set_admission(&self, admission: &PoolConfig) -> Result<(), ConfigError>;
+
+    /// Changes the number of connections (and slots) of the running pool, returning
+    /// whether it could: `Ok(false)` when the backend cannot resize a pool.
+    fn set_max_size(&self, max_size: usize) -> Result<bool, ConfigError>;
+}
+
+/// A read pool and a write pool, each in its own compartment: the guide's
+/// `DatabaseBulkhead`, over the pool backend `P` (each adapter names it
+/// `postgres::DatabaseBulkhead`).
+///
+/// The compartments are called `<name>.read` and `<name>.write`. Handles are cheap to
+/// clone and share both pools.
+pub struct DatabaseBulkhead<P> {
+    read: P,
+    write: P,
+    /// The configuration in force, changed by [`reconfigure`](Self::reconfigure).
+    config: Arc<Mutex<PostgresConfig>>,
+}
+
+impl<P: Clone> Clone for DatabaseBulkhead<P> {
+    fn clone(&self) -> Self {
+        DatabaseBulkhead {
+            read: self.read.clone(),
+            write: self.write.clone(),
+            config: Arc::clone(&self.config),
+        }
+    }
+}
+
+/// Builds a [`DatabaseBulkhead`] with an observer.
+pub struct DatabaseBuilder<P> {
+    name: String,
+    config: PostgresConfig,
+    observer: Option<SharedObserver>,
+    pools: std::marker::PhantomData<fn() -> P>,
+}
+
+impl<P> Clone for DatabaseBuilder<P> {
+    fn clone(&self) -> Self {
+        DatabaseBuilder {
+            name: self.name.clone(),
+            config: self.config.clone(),
+            observer: self.observer.clone(),
+            pools: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<P: PostgresPool> DatabaseBuilder<P> {
+    /// Replaces the configuration.
+    pub fn config(mut self, config: PostgresConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Attaches an observer to both compartments.
+    pub fn observer(mut self, observer: SharedObserver) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    /// Validates the whole configuration, then builds both pools. Opens no connection.
+    ///
+    /// bb8 pools must be built inside a tokio runtime (bb8 starts its reaper tasks).
+    pub fn build(self) -> Result<DatabaseBulkhead<P>, ConfigError> {
+        let name = &self.name;
+        self.config
+            .validate()
+            .map_err(|e| e.in_compartment(name.as_str()))?;
+        let read = P::build(
+            &format!("{name}.read"),
+            &self.config.connection,
+            &self.config.read,
+            self.observer.clone(),
+        )?;
+        let write = P::build(
+            &format!("{name}.write"),
+            &self.config.connection,
+            &self.config.write,
+            self.observer,
+        )?;
+        Ok(DatabaseBulkhead {
+            read,
+            write,
+            config: Arc::new(Mutex::new(self.config)),
+        })
+    }
+}
+
+impl<P> fmt::Debug for DatabaseBuilder<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DatabaseBuilder")
+            .field("name", &self.name)
+            .field("config", &self.config)
+            .field("observer", &self.observer.is_some())
+            .finish()
+    }
+}
+
+impl<P: PostgresPool> DatabaseBulkhead<P> {
+    /// Builds the read and write pools of `config`, in compartments `<name>.read` and
+    /// `<name>.write`. Opens no connection.
+    ///
+    /// bb8 pools must be built inside a tokio runtime (bb8 starts its reaper tasks).
+    pub fn new(name: &str, config: &PostgresConfig) -> Result<Self, ConfigError> {
+        Self::builder(name).config(config.clone()).build()
+    }
+
+    /// Starts building a pair called `name` with the default configuration.
+    pub fn builder(name: impl Into<String>) -> DatabaseBuilder<P> {
+        DatabaseBuilder {
+            name: name.into(),
+            config: PostgresConfig::default(),
+            observer: None,
+            pools: std::marker::PhantomData,
+        }
+    }
+
+    /// A connection from the read pool, waiting as the read pool is configured.
+    pub async fn read(&self) -> Result<P::Client<'_>, P::Error> {
+        self.read.checkout().await
+    }
+
+    /// A connection from the write pool, waiting as the write pool is configured.
+    pub async fn write(&self) -> Result<P::Client<'_>, P::Error> {
+        self.write.checkout().await
+    }
+
+    /// The read pool's compartment, for its stats and status.
+    pub fn read_pool(&self) -> &P {
+        &self.read
+    }
+
+    /// The write pool's compartment, for its stats and status.
+    pub fn write_pool(&self) -> &P {
+        &self.write
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> PostgresConfig {
+        self.config
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Applies what can change while running and returns the configuration now in
+    /// force; wherever it differs from `wanted`, the pair must be built again.
+    ///
+    /// Each pool's `max_wait`, `max_waiting` and `retry_after` change live (checkouts
+    /// already waiting keep their wait), and its `max_size` where the backend can
+    /// resize a pool (deadpool: without taking connections from their holders; bb8
+    /// cannot). Connection parameters, `connect_timeout`, `statement_timeout`,
+    /// `recycling` and `read_only` are fixed when the pool opens connections.
+    ///
+    /// Nothing changes when `wanted` is invalid.
+    pub fn reconfigure(&self, wanted: &PostgresConfig) -> Result<PostgresConfig, ConfigError> {
+        wanted.validate()?;
+        let mut guard = self.config.lock().unwrap_or_else(PoisonError::into_inner);
+        let config = &mut *guard;
+        for (pool, now, wanted) in [
+            (&self.read, &mut config.read, &wanted.read),
+            (&self.write, &mut config.write, &wanted.write),
+        ] {
+            let admission = wanted.admission();
+            if admission != now.admission() {
+                pool.set_admission(&admission)?;
+                now.set_admission(&admission);
+            }
+            if wanted.max_size != now.max_size && pool.set_max_size(wanted.max_size)? {
+                now.max_size = wanted.max_size;
+            }
+        }
+        Ok(guard.clone())
+    }
+
+    /// Closes both compartments (and, where the backend can, their pools): no new
+    /// checkouts.
+    pub fn close(&self) {
+        self.read.close();
+        self.write.close();
+    }
+}
+
+impl<P: fmt::Debug> fmt::Debug for DatabaseBulkhead<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DatabaseBulkhead")
+            .field("read", &self.read)
+            .field("write", &self.write)
+            .finish()
+    }
+}
