@@ -21,8 +21,10 @@
 //!   are written `"250ms"`, `"10s"`, `"1m"`.
 //! - **Plugins** ([`Plugin`]): a factory registered under a kind name deserializes a
 //!   section into its own config struct (unknown keys refused), checks it, and builds
-//!   the compartment. [`SemaphorePlugin`] and `RuntimePlugin` are built in (features `semaphore`, `runtime`); register your own with
-//!   [`RegistryBuilder::plugin`].
+//!   the compartment. [`SemaphorePlugin`] and `RuntimePlugin` are built in (features
+//!   `semaphore`, `runtime`), and so are the PostgreSQL read/write kinds `postgres`
+//!   and `bb8-postgres` (features `postgres` with `deadpool` or `bb8`); register your
+//!   own with [`RegistryBuilder::plugin`].
 //! - **All or nothing**: every unknown key, unknown kind, wrong type, refused value
 //!   and unreadable or malformed file is reported at once ([`LoadError`]), each
 //!   [`Problem`] naming the compartment, the key and where the value came from
@@ -134,6 +136,14 @@
 //!   `bulkhead_runtime::RuntimeBulkhead`, a dedicated tokio runtime).
 //! - `watch`: [`Registry::watch`] reloads the registry when its files change (with
 //!   `notify`).
+//! - `postgres`: the PostgreSQL read/write kinds of the enabled pool features, whose
+//!   keys are those of `bulkhead_pool::postgres::PostgresConfig`: with `deadpool`, the
+//!   `postgres` kind (`PostgresPlugin`, building
+//!   `bulkhead_deadpool::postgres::DatabaseBulkhead`, pool sizes live on reload); with
+//!   `bb8`, the `bb8-postgres` kind (`Bb8PostgresPlugin`, building
+//!   `bulkhead_bb8::postgres::DatabaseBulkhead`, inside a tokio runtime).
+//! - `deadpool`, `bb8`: the pool crates behind the PostgreSQL kinds; nothing on their
+//!   own.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -142,6 +152,8 @@ mod attach;
 mod error;
 mod locate;
 mod plugin;
+#[cfg(all(feature = "postgres", any(feature = "deadpool", feature = "bb8")))]
+mod postgres;
 mod registry;
 mod reload;
 mod resolve;
@@ -157,6 +169,10 @@ pub use attach::Attachment;
 pub use bulkhead_core::{Compartment, CompartmentInfo, ConfigError, Observer, SharedObserver};
 pub use error::{BoxError, LoadError, LookupError, Origin, Problem, ProblemKind};
 pub use plugin::{BuildContext, Plugin};
+#[cfg(all(feature = "postgres", feature = "bb8"))]
+pub use postgres::Bb8PostgresPlugin;
+#[cfg(all(feature = "postgres", feature = "deadpool"))]
+pub use postgres::PostgresPlugin;
 pub use registry::{Compartments, CompartmentsIter, Registry, RegistryBuilder};
 pub use reload::{Change, ReloadFailure, ReloadReport};
 pub use resolve::{Resolved, ResolvedCompartment, Setting, MAX_NAME_LEN};

@@ -133,6 +133,16 @@ pub trait Plugin: Send + Sync + 'static {
         Ok(running.clone())
     }
 
+    /// How the resolved value of `key` is shown by `bulkhead check`,
+    /// [`Registry::settings`](crate::Registry::settings) and reload reports: `value` is
+    /// in TOML form (`"text"`, `10`, `none`), `key` is dotted for nested tables
+    /// (`read.max_size`). Override it to hide secrets; changes are still detected on the
+    /// values themselves. The default shows `value` as it is.
+    fn show(&self, key: &str, value: String) -> String {
+        let _ = key;
+        value
+    }
+
     /// Stops a compartment that left the configuration: it should refuse new work and
     /// let admitted work finish. The default calls [`Compartment::close`].
     fn close(&self, compartment: &Self::Compartment) {
@@ -208,6 +218,7 @@ pub(crate) trait ErasedPlugin: Send + Sync {
         wanted: &AnyConfig,
     ) -> Result<AnyConfig, BoxError>;
     fn close(&self, built: &Built);
+    fn show(&self, key: &str, value: String) -> String;
 }
 
 pub(crate) struct Erased<P>(pub(crate) P);
@@ -278,5 +289,9 @@ impl<P: Plugin> ErasedPlugin for Erased<P> {
 
     fn close(&self, built: &Built) {
         self.0.close(self.compartment(built))
+    }
+
+    fn show(&self, key: &str, value: String) -> String {
+        self.0.show(key, value)
     }
 }

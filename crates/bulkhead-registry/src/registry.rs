@@ -13,7 +13,7 @@ use crate::attach::Attachment;
 use crate::error::{LoadError, LookupError, Problem, ProblemKind};
 use crate::plugin::{AnyConfig, BuildContext, Built, Erased, ErasedPlugin};
 use crate::reload::{Change, ReloadFailure, ReloadReport};
-use crate::resolve::{diff, render, resolve, Plugins, Resolved, ResolvedCompartment};
+use crate::resolve::{diff, flatten, render, resolve, Plugins, Resolved, ResolvedCompartment};
 use crate::{Environment, Plugin, Sources};
 
 type ObserverFactory = Arc<dyn Fn(&CompartmentInfo) -> SharedObserver + Send + Sync>;
@@ -44,6 +44,10 @@ impl Default for RegistryBuilder {
         let builder = builder.plugin(crate::SemaphorePlugin);
         #[cfg(feature = "runtime")]
         let builder = builder.plugin(crate::RuntimePlugin);
+        #[cfg(all(feature = "postgres", feature = "deadpool"))]
+        let builder = builder.plugin(crate::PostgresPlugin);
+        #[cfg(all(feature = "postgres", feature = "bb8"))]
+        let builder = builder.plugin(crate::Bb8PostgresPlugin);
         builder
     }
 }
@@ -330,7 +334,7 @@ impl Registry {
             entry
                 .values
                 .iter()
-                .map(|(k, v)| (k.clone(), render(v)))
+                .map(|(k, v)| (k.clone(), entry.plugin.show(k, render(v))))
                 .collect()
         });
         settings.ok_or_else(|| self.inner.not_found(name))
@@ -400,14 +404,18 @@ impl Registry {
                 });
             match now {
                 Ok((now, Value::Dict(_, values))) => {
-                    for (key, from, to) in diff(&entry.values, &values) {
-                        report.applied.push(Change::new(name, key, from, to));
-                    }
-                    for (key, from, to) in diff(&values, &compartment.values) {
-                        report
-                            .restart_required
-                            .push(Change::new(name, key, from, to));
-                    }
+                    let values = flatten(values);
+                    let change = |(key, from, to): (String, String, String)| {
+                        let (from, to) =
+                            (entry.plugin.show(&key, from), entry.plugin.show(&key, to));
+                        Change::new(name, key, from, to)
+                    };
+                    report
+                        .applied
+                        .extend(diff(&entry.values, &values).into_iter().map(change));
+                    report
+                        .restart_required
+                        .extend(diff(&values, &compartment.values).into_iter().map(change));
                     if let Some(next) = next.get_mut(name) {
                         next.config = now;
                         next.values = values;

@@ -533,9 +533,7 @@ impl Checker<'_> {
                     let mut dropped = false;
                     for error in errors {
                         self.problems.push(self.describe(&error, at));
-                        if let Some(first) = error.path.first() {
-                            dropped |= dict.remove(first).is_some();
-                        }
+                        dropped |= remove_path(&mut dict, &error.path);
                     }
                     if !dropped {
                         break None;
@@ -549,6 +547,13 @@ impl Checker<'_> {
         for problem in plugin.problems(&config) {
             let key: Vec<String> = problem.key().split('.').map(str::to_owned).collect();
             let origin = find(&dict, &key).and_then(|v| self.origin(v.tag(), &at.path(&key)));
+            let set_by_user = matches!(origin, Some(Origin::File { .. } | Origin::Env { .. }));
+            if matches!(at, At::Defaults { .. }) && !set_by_user {
+                // A kind's built-in default may leave a key for each compartment to set
+                // (a server to connect to): only what a file or the environment put in
+                // `[defaults.<kind>]` can be wrong there.
+                continue;
+            }
             self.problems.push(
                 at.problem(Problem::new(ProblemKind::InvalidValue, problem.message()))
                     .with_key(problem.key())
@@ -638,7 +643,7 @@ impl Checker<'_> {
         root: &Dict,
     ) -> Result<(Dict, Vec<Setting>), figment::Error> {
         let values = match plugin.serialize(config)? {
-            Value::Dict(_, values) => values,
+            Value::Dict(_, values) => flatten(values),
             other => {
                 let mut values = Dict::new();
                 values.insert(String::new(), other);
@@ -657,10 +662,10 @@ impl Checker<'_> {
         let settings = values
             .iter()
             .map(|(key, value)| {
-                let key_path = [key.clone()];
-                let (origin, inherited) = if let Some(v) = own.and_then(|o| o.get(key)) {
+                let key_path: Vec<String> = key.split('.').map(str::to_owned).collect();
+                let (origin, inherited) = if let Some(v) = own.and_then(|o| find(o, &key_path)) {
                     (self.origin(v.tag(), &at.path(&key_path)), false)
-                } else if let Some(v) = defaults.and_then(|d| d.get(key)) {
+                } else if let Some(v) = defaults.and_then(|d| find(d, &key_path)) {
                     let origin = self.origin(v.tag(), &at.path(&key_path));
                     let inherited = !matches!(origin, Some(Origin::Default) | None);
                     (origin, inherited)
@@ -669,13 +674,53 @@ impl Checker<'_> {
                 };
                 Setting {
                     key: key.clone(),
-                    value: render(value),
+                    value: plugin.show(key, render(value)),
                     origin: origin.unwrap_or(Origin::Default),
                     inherited,
                 }
             })
             .collect();
         Ok((values, settings))
+    }
+}
+
+/// The resolved values of a configuration with nested tables spread into dotted keys
+/// (`read.max_size`), so that each setting is shown, compared and reloaded on its own.
+/// An empty table stays one value.
+pub(crate) fn flatten(values: Dict) -> Dict {
+    fn spread(prefix: &str, values: Dict, out: &mut Dict) {
+        for (key, value) in values {
+            let key = if prefix.is_empty() {
+                key
+            } else {
+                format!("{prefix}.{key}")
+            };
+            match value {
+                Value::Dict(_, inner) if !inner.is_empty() => spread(&key, inner, out),
+                value => {
+                    out.insert(key, value);
+                }
+            }
+        }
+    }
+    let mut out = Dict::new();
+    spread("", values, &mut out);
+    out
+}
+
+/// Removes the value at `path` (a nested key), or the top-level key it is under when
+/// there is no such value. Returns whether anything was removed.
+fn remove_path(dict: &mut Dict, path: &[String]) -> bool {
+    match path {
+        [] => false,
+        [last] => dict.remove(last).is_some(),
+        [first, rest @ ..] => {
+            let nested = match dict.get_mut(first) {
+                Some(Value::Dict(_, inner)) => remove_path(inner, rest),
+                _ => false,
+            };
+            nested || dict.remove(first).is_some()
+        }
     }
 }
 

@@ -123,7 +123,8 @@
 //! - `bb8`: `bulkhead::bb8` (the `bulkhead-bb8` crate), the same over any bb8 pool.
 //! - `postgres` (with `deadpool` and/or `bb8`): `bulkhead::deadpool::postgres` and
 //!   `bulkhead::bb8::postgres`, read and write pools of PostgreSQL connections
-//!   (tokio-postgres, no TLS) as a `DatabaseBulkhead`.
+//!   (tokio-postgres, no TLS) as a `DatabaseBulkhead`; with `registry`, the registry
+//!   kinds `postgres` (over deadpool) and `bb8-postgres` (over bb8).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]

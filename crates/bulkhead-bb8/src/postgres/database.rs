@@ -71,6 +71,7 @@ impl Bb8Bulkhead<PgManager> {
 impl PostgresPool for Bb8Bulkhead<PgManager> {
     type Client<'a> = PgClient<'a>;
     type Error = PgError;
+    const PAIR_KIND: &'static str = "bb8-postgres";
 
     fn build(
         name: &str,

@@ -73,6 +73,7 @@ impl DeadpoolBulkhead<Manager> {
 impl PostgresPool for DeadpoolBulkhead<Manager> {
     type Client<'a> = PgClient<'a>;
     type Error = PgError;
+    const PAIR_KIND: &'static str = "postgres";
 
     fn build(
         name: &str,

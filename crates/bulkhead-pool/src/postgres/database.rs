@@ -4,7 +4,7 @@ use std::fmt;
 use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use bulkhead_core::{Compartment, ConfigError, SharedObserver};
+use bulkhead_core::{Compartment, CompartmentInfo, ConfigError, SharedObserver, Stats};
 
 use super::{PgConnect, PgPoolConfig, PostgresConfig};
 use crate::PoolConfig;
@@ -18,6 +18,10 @@ pub trait PostgresPool: Compartment + Clone + fmt::Debug + Send + Sync + Sized +
         Self: 'a;
     /// Why a checkout failed.
     type Error;
+
+    /// The kind the read/write pair over this backend reports as one compartment, such
+    /// as `"postgres"`.
+    const PAIR_KIND: &'static str;
 
     /// Builds a compartment called `name` over a new pool: the connection is `config`'s,
     /// with `shared` filling what it leaves out. Opens no connection. The configuration
@@ -46,7 +50,14 @@ pub trait PostgresPool: Compartment + Clone + fmt::Debug + Send + Sync + Sized +
 ///
 /// The compartments are called `<name>.read` and `<name>.write`. Handles are cheap to
 /// clone and share both pools.
+///
+/// The pair is itself a [`Compartment`] called `<name>`, of the backend's
+/// [`PAIR_KIND`](PostgresPool::PAIR_KIND), whose stats add up both pools' (a registry
+/// builds and publishes it as one); each pool's own stats are
+/// [`read_pool`](Self::read_pool)`().stats()` and
+/// [`write_pool`](Self::write_pool)`().stats()`.
 pub struct DatabaseBulkhead<P> {
+    info: CompartmentInfo,
     read: P,
     write: P,
     /// The configuration in force, changed by [`reconfigure`](Self::reconfigure).
@@ -56,6 +67,7 @@ pub struct DatabaseBulkhead<P> {
 impl<P: Clone> Clone for DatabaseBulkhead<P> {
     fn clone(&self) -> Self {
         DatabaseBulkhead {
+            info: self.info.clone(),
             read: self.read.clone(),
             write: self.write.clone(),
             config: Arc::clone(&self.config),
@@ -116,6 +128,7 @@ impl<P: PostgresPool> DatabaseBuilder<P> {
             self.observer,
         )?;
         Ok(DatabaseBulkhead {
+            info: CompartmentInfo::new(self.name, P::PAIR_KIND),
             read,
             write,
             config: Arc::new(Mutex::new(self.config)),
@@ -218,9 +231,47 @@ impl<P: PostgresPool> DatabaseBulkhead<P> {
     }
 }
 
+impl<P: PostgresPool> Compartment for DatabaseBulkhead<P> {
+    fn info(&self) -> &CompartmentInfo {
+        &self.info
+    }
+
+    /// Both pools' stats added up: capacity, slots in use, checkouts waiting and every
+    /// counter; closed once both are.
+    fn stats(&self) -> Stats {
+        let (mut sum, write) = (self.read.stats(), self.write.stats());
+        sum.capacity += write.capacity;
+        sum.target_capacity += write.target_capacity;
+        sum.in_use += write.in_use;
+        sum.waiting += write.waiting;
+        sum.max_waiting += write.max_waiting;
+        sum.admitted += write.admitted;
+        sum.rejected.full += write.rejected.full;
+        sum.rejected.queue_full += write.rejected.queue_full;
+        sum.rejected.timeout += write.rejected.timeout;
+        sum.rejected.closed += write.rejected.closed;
+        sum.abandoned += write.abandoned;
+        sum.completed += write.completed;
+        sum.failed += write.failed;
+        sum.panicked += write.panicked;
+        sum.cancelled += write.cancelled;
+        sum.closed &= write.closed;
+        sum
+    }
+
+    fn close(&self) {
+        DatabaseBulkhead::close(self)
+    }
+
+    fn is_closed(&self) -> bool {
+        self.read.is_closed() && self.write.is_closed()
+    }
+}
+
 impl<P: fmt::Debug> fmt::Debug for DatabaseBulkhead<P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DatabaseBulkhead")
+            .field("name", &self.info.name())
             .field("read", &self.read)
             .field("write", &self.write)
             .finish()
