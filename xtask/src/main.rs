@@ -5,6 +5,7 @@
 
 mod bench;
 mod ci;
+mod demo;
 
 use std::process::ExitCode;
 
@@ -23,6 +24,15 @@ commands:
       print the ratio table, and write target/bench/report.json and report.md.
         --quick        smoke run that takes seconds; the report is marked quick
         --report-only  rebuild the report from the last run's results
+  demo [--quick] [--out DIR] [--check]
+      The isolation experiment: build the example microservice in release, drive
+      open-loop load on its user, order and payment routes while the payment
+      provider hangs, with compartments and with one shared compartment; print p50/
+      p99 latency, success and rejections per mode, phase and route, and write
+      target/demo/report.json and isolation.svg.
+        --quick    3 s phases instead of 10 s
+        --out DIR  write the report, chart and service logs there
+        --check    fail when the headline does not hold
   help
       Print this help.
 ";
@@ -45,6 +55,7 @@ fn main() -> ExitCode {
     let result = match command {
         "ci" => workspace_root().and_then(|root| Ok(ci::run(&root, rest)?)),
         "bench" => bench::run(rest),
+        "demo" => demo::run(rest),
         "help" | "-h" | "--help" => {
             print!("{HELP}");
             Ok(())
