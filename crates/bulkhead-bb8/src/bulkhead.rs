@@ -2,10 +2,9 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 
 use bb8::{ManageConnection, Pool, RunError};
-use bulkhead_core::{CallError, Compartment, CompartmentInfo, ConfigError, SharedObserver, Stats};
+use bulkhead_core::{CallError, ConfigError, SharedObserver};
 use bulkhead_pool::{PoolConfig, PoolGate, Slot};
 
 use crate::error::ErrorLog;
@@ -93,35 +92,7 @@ pub struct Bb8Builder<M: ManageConnection> {
 }
 
 impl<M: ManageConnection> Bb8Builder<M> {
-    /// Replaces the whole configuration.
-    pub fn config(mut self, config: PoolConfig) -> Self {
-        self.config = config;
-        self
-    }
-
-    /// Sets `max_wait`.
-    pub fn max_wait(mut self, wait: Duration) -> Self {
-        self.config.max_wait = wait;
-        self
-    }
-
-    /// Sets `max_waiting`.
-    pub fn max_waiting(mut self, n: usize) -> Self {
-        self.config.max_waiting = n;
-        self
-    }
-
-    /// Sets `retry_after`.
-    pub fn retry_after(mut self, retry_after: Option<Duration>) -> Self {
-        self.config.retry_after = retry_after;
-        self
-    }
-
-    /// Attaches an observer that receives every event of the compartment.
-    pub fn observer(mut self, observer: SharedObserver) -> Self {
-        self.observer = Some(observer);
-        self
-    }
+    bulkhead_pool::pool_builder_methods!();
 
     /// Reads the pool's background errors from `errors`, which must be the pool's error
     /// sink: a checkout that times out then carries the last error reported while it
@@ -194,10 +165,7 @@ impl<M: ManageConnection> Bb8Bulkhead<M> {
         }
     }
 
-    /// The compartment's name.
-    pub fn name(&self) -> &str {
-        self.gate.name()
-    }
+    bulkhead_pool::pool_compartment_methods!();
 
     /// A connection from the pool, waiting for a slot as configured; borrows the pool
     /// like [`bb8::Pool::get`].
@@ -210,8 +178,9 @@ impl<M: ManageConnection> Bb8Bulkhead<M> {
     /// failed call.
     ///
     /// Dropping the future while it waits for a slot gives its place up (counted in
-    /// [`Stats::abandoned`]); dropping it while bb8 opens a connection counts as a
-    /// cancelled call. Must run inside a tokio runtime with time enabled.
+    /// [`Stats::abandoned`](bulkhead_core::Stats::abandoned)); dropping it while bb8
+    /// opens a connection counts as a cancelled call. Must run inside a tokio runtime
+    /// with time enabled.
     pub async fn get(&self) -> Result<Pooled<'_, M>, CheckoutError<M::Error>> {
         let permit = self.gate.acquire().await?;
         checkout!(self, Slot::Borrowed(permit), self.pool.get())
@@ -257,27 +226,9 @@ impl<M: ManageConnection> Bb8Bulkhead<M> {
         &self.pool
     }
 
-    /// A snapshot of the compartment's admission: slots (the pool's `max_size`), slots
-    /// in use, checkouts waiting, and counters.
-    pub fn stats(&self) -> Stats {
-        self.gate.stats()
-    }
-
     /// The pool's own view: connections open and idle, and bb8's statistics.
     pub fn status(&self) -> PoolStatus {
         PoolStatus::new(self.gate.max_size(), self.pool.state())
-    }
-
-    /// Applies new waiting rules to the running compartment. Checkouts already waiting
-    /// keep the wait they started with. Nothing changes when the configuration is
-    /// invalid.
-    pub fn reconfigure(&self, config: &PoolConfig) -> Result<(), ConfigError> {
-        self.gate.reconfigure(config)
-    }
-
-    /// The configuration in force.
-    pub fn config(&self) -> PoolConfig {
-        self.gate.config()
     }
 
     /// Refuses new checkouts and wakes waiting ones with
@@ -287,38 +238,6 @@ impl<M: ManageConnection> Bb8Bulkhead<M> {
     pub fn close(&self) {
         self.gate.close();
     }
-
-    /// Whether [`close`](Self::close) was called.
-    pub fn is_closed(&self) -> bool {
-        self.gate.is_closed()
-    }
 }
 
-impl<M: ManageConnection> fmt::Debug for Bb8Bulkhead<M> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Bb8Bulkhead")
-            .field("name", &self.name())
-            .field("config", &self.config())
-            .field("stats", &self.stats())
-            .field("status", &self.status())
-            .finish()
-    }
-}
-
-impl<M: ManageConnection> Compartment for Bb8Bulkhead<M> {
-    fn info(&self) -> &CompartmentInfo {
-        self.gate.info()
-    }
-
-    fn stats(&self) -> Stats {
-        self.gate.stats()
-    }
-
-    fn close(&self) {
-        Bb8Bulkhead::close(self)
-    }
-
-    fn is_closed(&self) -> bool {
-        Bb8Bulkhead::is_closed(self)
-    }
-}
+bulkhead_pool::impl_pool_compartment!([M: ManageConnection] Bb8Bulkhead<M>);

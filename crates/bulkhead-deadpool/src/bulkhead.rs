@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bulkhead_core::{CallError, Compartment, CompartmentInfo, ConfigError, SharedObserver, Stats};
+use bulkhead_core::{CallError, ConfigError, SharedObserver};
 use bulkhead_pool::{PoolConfig, PoolGate, Slot};
 use deadpool::managed::{Manager, Pool, PoolError, Timeouts};
 
@@ -97,35 +97,7 @@ pub struct DeadpoolBuilder<M: Manager> {
 }
 
 impl<M: Manager> DeadpoolBuilder<M> {
-    /// Replaces the whole configuration.
-    pub fn config(mut self, config: PoolConfig) -> Self {
-        self.config = config;
-        self
-    }
-
-    /// Sets `max_wait`.
-    pub fn max_wait(mut self, wait: Duration) -> Self {
-        self.config.max_wait = wait;
-        self
-    }
-
-    /// Sets `max_waiting`.
-    pub fn max_waiting(mut self, n: usize) -> Self {
-        self.config.max_waiting = n;
-        self
-    }
-
-    /// Sets `retry_after`.
-    pub fn retry_after(mut self, retry_after: Option<Duration>) -> Self {
-        self.config.retry_after = retry_after;
-        self
-    }
-
-    /// Attaches an observer that receives every event of the compartment.
-    pub fn observer(mut self, observer: SharedObserver) -> Self {
-        self.observer = Some(observer);
-        self
-    }
+    bulkhead_pool::pool_builder_methods!();
 
     /// Checks every object as it comes back: when `broken` says so, the object is
     /// dropped instead of going back into the pool, and the pool creates a fresh one
@@ -207,10 +179,7 @@ impl<M: Manager> DeadpoolBulkhead<M> {
         }
     }
 
-    /// The compartment's name.
-    pub fn name(&self) -> &str {
-        self.gate.name()
-    }
+    bulkhead_pool::pool_compartment_methods!();
 
     /// Takes an object from the pool, waiting for a slot as configured.
     ///
@@ -222,8 +191,9 @@ impl<M: Manager> DeadpoolBulkhead<M> {
     /// failed calls.
     ///
     /// Dropping the future while it waits for a slot gives its place up (counted in
-    /// [`Stats::abandoned`]); dropping it while the pool creates an object counts as a
-    /// cancelled call. Must run inside a tokio runtime with time enabled.
+    /// [`Stats::abandoned`](bulkhead_core::Stats::abandoned)); dropping it while the
+    /// pool creates an object counts as a cancelled call. Must run inside a tokio runtime
+    /// with time enabled.
     pub async fn get(&self) -> Result<Pooled<'_, M>, CheckoutError<M::Error>> {
         let permit = self.gate.acquire().await?;
         checkout!(self, Slot::Borrowed(permit))
@@ -258,12 +228,6 @@ impl<M: Manager> DeadpoolBulkhead<M> {
         &self.pool
     }
 
-    /// A snapshot of the compartment's admission: slots (the pool's `max_size`), slots
-    /// in use, checkouts waiting, and counters.
-    pub fn stats(&self) -> Stats {
-        self.gate.stats()
-    }
-
     /// The pool's own view: objects that exist, idle objects, its `max_size`.
     pub fn status(&self) -> PoolStatus {
         PoolStatus::from(self.pool.status())
@@ -285,18 +249,6 @@ impl<M: Manager> DeadpoolBulkhead<M> {
         }
     }
 
-    /// Applies new waiting rules to the running compartment. Checkouts already waiting
-    /// keep the wait they started with. Nothing changes when the configuration is
-    /// invalid.
-    pub fn reconfigure(&self, config: &PoolConfig) -> Result<(), ConfigError> {
-        self.gate.reconfigure(config)
-    }
-
-    /// The configuration in force.
-    pub fn config(&self) -> PoolConfig {
-        self.gate.config()
-    }
-
     /// Refuses new checkouts, wakes waiting ones with
     /// [`RejectReason::Closed`](bulkhead_core::RejectReason::Closed), and closes the
     /// pool: objects out now are dropped when they come back.
@@ -304,41 +256,6 @@ impl<M: Manager> DeadpoolBulkhead<M> {
         self.gate.close();
         self.pool.close();
     }
-
-    /// Whether [`close`](Self::close) was called.
-    pub fn is_closed(&self) -> bool {
-        self.gate.is_closed()
-    }
 }
 
-impl<M: Manager> fmt::Debug for DeadpoolBulkhead<M> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DeadpoolBulkhead")
-            .field("name", &self.name())
-            .field("config", &self.config())
-            .field("stats", &self.stats())
-            .field("status", &self.status())
-            .finish()
-    }
-}
-
-impl<M> Compartment for DeadpoolBulkhead<M>
-where
-    M: Manager + 'static,
-{
-    fn info(&self) -> &CompartmentInfo {
-        self.gate.info()
-    }
-
-    fn stats(&self) -> Stats {
-        self.gate.stats()
-    }
-
-    fn close(&self) {
-        DeadpoolBulkhead::close(self)
-    }
-
-    fn is_closed(&self) -> bool {
-        DeadpoolBulkhead::is_closed(self)
-    }
-}
+bulkhead_pool::impl_pool_compartment!([M: Manager + 'static] DeadpoolBulkhead<M>);

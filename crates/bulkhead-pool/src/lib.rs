@@ -13,6 +13,9 @@
 //!   adapter's kind; it resizes and reconfigures live.
 //! - [`Slot`]: the slot a checked-out connection holds; it records the call's outcome
 //!   and reports the call as finished when it is dropped.
+//! - [`pool_builder_methods!`], [`pool_compartment_methods!`] and
+//!   [`impl_pool_compartment!`]: the methods and impls an adapter answers through its
+//!   gate, written once.
 //! - `postgres` (feature): `PostgresConfig` (URL or parameters, sizes, timeouts,
 //!   statement timeout, read-only, per pool), and `DatabaseBulkhead<P>`, the read/write
 //!   pair over any backend `P` implementing `PostgresPool`.
@@ -73,6 +76,7 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod adapter;
 mod config;
 mod gate;
 mod slot;
