@@ -93,8 +93,10 @@ macro_rules! pool_compartment_methods {
 /// Implements [`Compartment`](crate::Compartment) and `Debug` for a pool compartment
 /// over its `gate`: `impl_pool_compartment!([M: Manager + 'static] MyBulkhead<M>)`.
 ///
-/// The compartment needs the inherent methods `close` and `status` (the pool's own
-/// view, shown by `Debug`) beside those of [`pool_compartment_methods!`].
+/// The compartment needs the inherent methods `close` and `status` beside those of
+/// [`pool_compartment_methods!`]; its status needs the fields `size` and `idle`, which
+/// it reports as the kind's figures ([`names::POOL_SIZE`](crate::names::POOL_SIZE),
+/// [`names::POOL_IDLE`](crate::names::POOL_IDLE)), and is shown by `Debug`.
 #[macro_export]
 macro_rules! impl_pool_compartment {
     ([$($generics:tt)*] $name:ident $(<$($param:ident),*>)?) => {
@@ -113,6 +115,13 @@ macro_rules! impl_pool_compartment {
 
             fn is_closed(&self) -> bool {
                 self.gate.is_closed()
+            }
+
+            /// The pool's size and idle connections, from its status.
+            fn report_figures(&self, report: &mut dyn FnMut(&'static str, f64)) {
+                let status = self.status();
+                report($crate::names::POOL_SIZE, status.size as f64);
+                report($crate::names::POOL_IDLE, status.idle as f64);
             }
         }
 

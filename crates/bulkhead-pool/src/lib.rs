@@ -85,6 +85,7 @@ mod slot;
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub mod postgres;
 
+pub use bulkhead_core::names;
 pub use bulkhead_core::{
     Admitted, CallError, Compartment, CompartmentInfo, ConfigError, Finished, NoopObserver,
     Observer, Outcome, Permit, RejectReason, Rejected, SharedObserver, Stats,

@@ -292,6 +292,16 @@ async fn a_query_runs_through_the_looked_up_pair() {
 
     let stats = registry.compartment("db").unwrap().stats();
     assert_eq!((stats.admitted, stats.completed, stats.in_use), (2, 2, 0));
+    // Both pools' connections, as the telemetry reads them.
+    let mut figures = Vec::new();
+    registry
+        .compartment("db")
+        .unwrap()
+        .report_figures(&mut |name, value| figures.push((name, value)));
+    assert_eq!(
+        figures,
+        [("bulkhead_pool_size", 2.0), ("bulkhead_pool_idle", 2.0)]
+    );
 }
 
 #[test]

@@ -266,6 +266,21 @@ impl<P: PostgresPool> Compartment for DatabaseBulkhead<P> {
     fn is_closed(&self) -> bool {
         self.read.is_closed() && self.write.is_closed()
     }
+
+    /// Both pools' figures added up (connections open, idle).
+    fn report_figures(&self, report: &mut dyn FnMut(&'static str, f64)) {
+        let mut sums: Vec<(&'static str, f64)> = Vec::new();
+        let mut add =
+            |name: &'static str, value: f64| match sums.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, sum)) => *sum += value,
+                None => sums.push((name, value)),
+            };
+        self.read.report_figures(&mut add);
+        self.write.report_figures(&mut add);
+        for (name, value) in sums {
+            report(name, value);
+        }
+    }
 }
 
 impl<P: fmt::Debug> fmt::Debug for DatabaseBulkhead<P> {

@@ -289,6 +289,26 @@ macro_rules! checkout_tests {
         }
 
         #[tokio::test]
+        async fn the_pool_reports_its_size_and_idle_connections_as_figures() {
+            let things = compartment(2, PoolConfig::default());
+            let held = things.get().await.unwrap();
+            drop(things.get().await.unwrap());
+            let mut figures = Vec::new();
+            Compartment::report_figures(&things, &mut |name, value| figures.push((name, value)));
+            assert_eq!(
+                figures,
+                [("bulkhead_pool_size", 2.0), ("bulkhead_pool_idle", 1.0)]
+            );
+            drop(held);
+            figures.clear();
+            Compartment::report_figures(&things, &mut |name, value| figures.push((name, value)));
+            assert_eq!(
+                figures,
+                [("bulkhead_pool_size", 2.0), ("bulkhead_pool_idle", 2.0)]
+            );
+        }
+
+        #[tokio::test]
         async fn reconfigure_changes_the_waiting_rules() {
             let things = compartment(1, PoolConfig::default());
             let _held = things.get().await.unwrap();
