@@ -41,7 +41,7 @@
 //! - **Reload** ([`Registry::reload`]): applies what can change live, builds new
 //!   compartments, closes removed ones, and reports what needs a restart
 //!   ([`ReloadReport`]).
-//! - **`bulkhead check <FILE>...`**: the crate's binary validates configurations and
+//! - **`bulkhead check <FILE>...`** (package `bulkhead-cli`) validates configurations and
 //!   prints every resolved value with where it came from.
 //!
 //! # Example

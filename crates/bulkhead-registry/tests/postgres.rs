@@ -8,7 +8,6 @@
 mod pg;
 mod support;
 
-use std::process::Command;
 use std::time::Duration;
 
 use bulkhead_core::Compartment;
@@ -302,33 +301,6 @@ async fn a_query_runs_through_the_looked_up_pair() {
         figures,
         [("bulkhead_pool_size", 2.0), ("bulkhead_pool_idle", 2.0)]
     );
-}
-
-#[test]
-fn bulkhead_check_validates_a_postgres_compartment_with_the_server_down() {
-    let dir = TempDir::new("pg-check");
-    let path = pair_at(&dir, "postgres", &offline_url());
-    let mut command = Command::new(env!("CARGO_BIN_EXE_bulkhead"));
-    let output = command
-        .args(["check", "--no-env"])
-        .arg(&path)
-        .output()
-        .expect("the binary runs");
-    let (out, err) = (
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr),
-    );
-    assert!(output.status.success(), "{out}{err}");
-    assert!(out.contains("\ndb  kind = \"postgres\""), "{out}");
-    assert!(out.contains("  read.max_size "), "{out}");
-    assert!(out.contains("app:<hidden>@127.0.0.1"), "{out}");
-    assert!(!out.contains("s3cret"), "{out}");
-    let at = |line: usize| format!("{}:{line}", path.display());
-    let line = out
-        .lines()
-        .find(|l| l.trim_start().starts_with("read.max_size"))
-        .unwrap();
-    assert!(line.ends_with(&at(4)), "{line}");
 }
 
 #[cfg(feature = "bb8")]

@@ -1,14 +1,35 @@
 //! `bulkhead check`: exit codes and output.
-// The guide's configuration uses both built-in kinds.
-#![cfg(all(feature = "semaphore", feature = "runtime"))]
-#![cfg(feature = "semaphore")]
-
-mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use support::TempDir;
+/// A folder of its own per test, removed at the end.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("bulkhead-cli-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("a temporary folder");
+        TempDir(dir)
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.0.join(name);
+        std::fs::write(&path, text).expect("a temporary file");
+        path
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
 
 fn guide_config() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../config/bulkhead.yaml")
@@ -210,4 +231,40 @@ fn check_without_any_file_is_an_error() {
     let (code, _, err) = run(bulkhead(dir.path()).arg("check"));
     assert_eq!(code, 1);
     assert!(err.starts_with("error: no configuration file"), "{err}");
+}
+
+#[test]
+fn check_validates_a_postgres_compartment_offline_and_hides_its_password() {
+    let dir = TempDir::new("check-pg");
+    // Nothing listens on port 1: checking builds nothing and connects to nothing.
+    let path = dir.write(
+        "bulkhead.toml",
+        "[compartments.db]\nkind = \"postgres\"\n\
+         connection.url = \"postgres://app:s3cret@127.0.0.1:1/app\"\n\
+         read.max_size = 2\nread.read_only = true\nwrite.max_size = 1\n",
+    );
+    let (code, out, err) = run(bulkhead(dir.path()).args(["check", "--no-env"]).arg(&path));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("\ndb  kind = \"postgres\""), "{out}");
+    assert!(out.contains("app:<hidden>@127.0.0.1"), "{out}");
+    assert!(!out.contains("s3cret"), "{out}");
+    let line = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("read.max_size"))
+        .expect("read.max_size is shown");
+    assert!(line.ends_with(&format!("{}:4", path.display())), "{line}");
+}
+
+#[test]
+fn check_knows_every_built_in_kind() {
+    let dir = TempDir::new("check-kinds");
+    let path = dir.write(
+        "bulkhead.toml",
+        "[compartments.x]\nkind = \"no-such-kind\"\n",
+    );
+    let (code, _, err) = run(bulkhead(dir.path()).args(["check", "--no-env"]).arg(&path));
+    assert_eq!(code, 1, "{err}");
+    for kind in ["`bb8-postgres`", "`postgres`", "`runtime`", "`semaphore`"] {
+        assert!(err.contains(kind), "{kind} missing from: {err}");
+    }
 }
