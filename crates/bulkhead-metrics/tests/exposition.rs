@@ -6,13 +6,59 @@ use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use bulkhead_bb8::postgres::DatabaseBulkhead as Bb8Database;
 use bulkhead_core::names;
+use bulkhead_deadpool::postgres::{DatabaseBulkhead as DeadpoolDatabase, PostgresConfig};
 use bulkhead_metrics::{prometheus, BulkheadMetrics, HealthConfig, HealthMonitor};
+use bulkhead_runtime::{RuntimeBulkhead, RuntimeConfig};
 use bulkhead_semaphore::{Outcome, OwnedSemaphorePermit, SemaphoreBulkhead};
 use support::{assert_success, promtool, run_promtool, samples, stats, value, Scripted};
 
-/// A page with a semaphore, a runtime, a deadpool and a bb8 compartment, each with
-/// some traffic, and the health monitor's gauges.
+/// The real compartments of every kind besides the semaphore, kept alive with the page:
+/// a dedicated runtime and PostgreSQL read/write pairs over deadpool and bb8 (their pools
+/// open connections lazily, so no server is needed), each reporting its own figures.
+struct RealKinds {
+    _runtime: RuntimeBulkhead,
+    _deadpool: DeadpoolDatabase,
+    _bb8: Bb8Database,
+    _tokio: tokio::runtime::Runtime,
+}
+
+fn register_real_kinds(metrics: &BulkheadMetrics) -> RealKinds {
+    let tokio = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let _entered = tokio.enter();
+    let runtime = RuntimeBulkhead::new("cpu", RuntimeConfig::default().worker_threads(1)).unwrap();
+    let pg: PostgresConfig = toml::from_str(
+        r#"
+        [connection]
+        url = "postgres://app@127.0.0.1:1/app"
+        [read]
+        max_size = 4
+        [write]
+        max_size = 2
+        "#,
+    )
+    .unwrap();
+    let deadpool = DeadpoolDatabase::new("orders_db", &pg).unwrap();
+    let bb8 = Bb8Database::new("users_db", &pg).unwrap();
+    metrics.register(runtime.clone()).unwrap();
+    metrics.register(deadpool.clone()).unwrap();
+    metrics.register(bb8.clone()).unwrap();
+    drop(_entered);
+    RealKinds {
+        _runtime: runtime,
+        _deadpool: deadpool,
+        _bb8: bb8,
+        _tokio: tokio,
+    }
+}
+
+/// A page with a semaphore, a runtime, deadpool and bb8 compartments (scripted ones
+/// with exact figures, and real ones), each with some traffic, and the health
+/// monitor's gauges.
 fn page_of_every_kind() -> (String, SemaphoreBulkhead, Vec<OwnedSemaphorePermit>) {
     let recorder = prometheus::builder().build_recorder();
     let handle = recorder.handle();
@@ -40,6 +86,7 @@ fn page_of_every_kind() -> (String, SemaphoreBulkhead, Vec<OwnedSemaphorePermit>
         };
         metrics.register_with(pool, figures).unwrap();
     }
+    let _real = register_real_kinds(&metrics);
     let monitor = HealthMonitor::new(&metrics, HealthConfig::default()).unwrap();
 
     // orders: two calls, one failed, then a refusal while both slots are held.
@@ -321,4 +368,22 @@ fn bucketed_durations_expose_the_exact_counts_and_sums_of_their_samples() {
         4.0
     );
     assert!((v(r#"bulkhead_call_duration_seconds_sum{bulkhead="x"}"#) - 42.007).abs() < 1e-9);
+}
+
+#[test]
+fn real_compartments_of_every_kind_publish_their_stats_and_figures() {
+    let (page, _orders, _held) = page_of_every_kind();
+    let v = |series: &str| value(&page, series).unwrap_or_else(|| panic!("{series}:\n{page}"));
+    // Each pair's capacity is both pools together; no connection is open yet.
+    for db in ["orders_db", "users_db"] {
+        assert_eq!(
+            v(&format!(r#"bulkhead_target_capacity{{bulkhead="{db}"}}"#)),
+            6.0
+        );
+        assert_eq!(v(&format!(r#"bulkhead_pool_size{{bulkhead="{db}"}}"#)), 0.0);
+        assert_eq!(v(&format!(r#"bulkhead_pool_idle{{bulkhead="{db}"}}"#)), 0.0);
+    }
+    assert_eq!(v(r#"bulkhead_runtime_queue_depth{bulkhead="cpu"}"#), 0.0);
+    let busy = v(r#"bulkhead_runtime_busy_ratio{bulkhead="cpu"}"#);
+    assert!((0.0..=1.0).contains(&busy), "{busy}");
 }
