@@ -148,18 +148,33 @@ pub trait Plugin: Send + Sync + 'static {
     fn close(&self, compartment: &Self::Compartment) {
         compartment.close();
     }
+
+    /// What telemetry follows for this compartment (see
+    /// [`Attachment`](crate::Attachment)): `None`, the default, for the compartment
+    /// itself; or the parts that admit and report events under names of their own,
+    /// such as the read and write pools of a PostgreSQL pair (built with observers
+    /// from [`BuildContext::observer_for`]).
+    fn parts(&self, compartment: &Self::Compartment) -> Option<Vec<Arc<dyn Compartment>>> {
+        let _ = compartment;
+        None
+    }
 }
+
+/// Makes the observer of a compartment from the registry's observer factories and
+/// attachments, or `None` when there are none.
+pub(crate) type ObserverSource =
+    Arc<dyn Fn(&CompartmentInfo) -> Option<SharedObserver> + Send + Sync>;
 
 /// What a plugin gets to build a compartment with.
 #[derive(Clone)]
 pub struct BuildContext {
     info: CompartmentInfo,
-    observer: Option<SharedObserver>,
+    observers: ObserverSource,
 }
 
 impl BuildContext {
-    pub(crate) fn new(info: CompartmentInfo, observer: Option<SharedObserver>) -> Self {
-        BuildContext { info, observer }
+    pub(crate) fn new(info: CompartmentInfo, observers: ObserverSource) -> Self {
+        BuildContext { info, observers }
     }
 
     /// The compartment's name and kind.
@@ -172,10 +187,18 @@ impl BuildContext {
         self.info.name_arc()
     }
 
-    /// The observer the registry's observer factories made for this compartment, if
-    /// any factory was registered.
-    pub fn observer(&self) -> Option<&SharedObserver> {
-        self.observer.as_ref()
+    /// The observer for this compartment, made by the registry's observer factories
+    /// and attachments (`None` when there are none). Made on each call: ask once.
+    pub fn observer(&self) -> Option<SharedObserver> {
+        (self.observers)(&self.info)
+    }
+
+    /// The observer for a part of this compartment that reports its events under a
+    /// name and kind of its own (`info`), such as each pool of a PostgreSQL read/write
+    /// pair. Such a plugin also lists the parts in [`Plugin::parts`], so telemetry
+    /// follows them.
+    pub fn observer_for(&self, info: &CompartmentInfo) -> Option<SharedObserver> {
+        (self.observers)(info)
     }
 }
 
@@ -183,8 +206,7 @@ impl fmt::Debug for BuildContext {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BuildContext")
             .field("info", &self.info)
-            .field("observer", &self.observer.is_some())
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -196,6 +218,8 @@ pub(crate) type AnyConfig = Arc<dyn Any + Send + Sync>;
 pub(crate) struct Built {
     pub(crate) any: Arc<dyn Any + Send + Sync>,
     pub(crate) view: Arc<dyn Compartment>,
+    /// What telemetry follows: the view, or the plugin's parts.
+    pub(crate) parts: Vec<Arc<dyn Compartment>>,
 }
 
 /// A [`Plugin`] with its types erased, as the registry stores it.
@@ -267,9 +291,15 @@ impl<P: Plugin> ErasedPlugin for Erased<P> {
 
     fn build(&self, cx: &BuildContext, config: &AnyConfig) -> Result<Built, BoxError> {
         let compartment = Arc::new(self.0.build(cx, self.config(config))?);
+        let view: Arc<dyn Compartment> = compartment.clone();
+        let parts = self
+            .0
+            .parts(&compartment)
+            .unwrap_or_else(|| vec![Arc::clone(&view)]);
         Ok(Built {
-            any: compartment.clone(),
-            view: compartment,
+            any: compartment,
+            view,
+            parts,
         })
     }
 

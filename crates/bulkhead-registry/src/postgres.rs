@@ -1,22 +1,37 @@
 //! The built-in PostgreSQL kinds: a read/write pair of pools, over deadpool
 //! (`postgres`) or bb8 (`bb8-postgres`).
 
-use bulkhead_core::ConfigError;
+use std::sync::Arc;
+
+use bulkhead_core::{Compartment, CompartmentInfo, ConfigError};
 use bulkhead_pool::postgres::{redact_url, DatabaseBulkhead, PostgresConfig, PostgresPool};
 
 use crate::{BoxError, BuildContext};
 
-/// Builds the pair called after the compartment, with the registry's observer on both
-/// pools. Opens no connection.
+/// Builds the pair called after the compartment, each pool with the registry's
+/// observer for its own name (`<name>.read`, `<name>.write`). Opens no connection.
 fn build<P: PostgresPool>(
     cx: &BuildContext,
     config: &PostgresConfig,
 ) -> Result<DatabaseBulkhead<P>, BoxError> {
     let mut builder = DatabaseBulkhead::<P>::builder(cx.info().name()).config(config.clone());
-    if let Some(observer) = cx.observer() {
-        builder = builder.observer(observer.clone());
+    let (read, write) = builder.pool_names();
+    if let Some(observer) = cx.observer_for(&CompartmentInfo::new(read, P::POOL_KIND)) {
+        builder = builder.read_observer(observer);
+    }
+    if let Some(observer) = cx.observer_for(&CompartmentInfo::new(write, P::POOL_KIND)) {
+        builder = builder.write_observer(observer);
     }
     Ok(builder.build()?)
+}
+
+/// Telemetry follows each pool on its own: the read pool filling up while the write
+/// pool has room is what the pair is for.
+fn parts<P: PostgresPool>(db: &DatabaseBulkhead<P>) -> Option<Vec<Arc<dyn Compartment>>> {
+    Some(vec![
+        Arc::new(db.read_pool().clone()),
+        Arc::new(db.write_pool().clone()),
+    ])
 }
 
 fn problems(config: &PostgresConfig) -> Vec<ConfigError> {
@@ -53,7 +68,9 @@ fn show(key: &str, value: String) -> String {
 /// URLs, are hidden wherever values are shown.
 ///
 /// The pair is looked up as `bulkhead_deadpool::postgres::DatabaseBulkhead`; as a
-/// compartment its stats are both pools' added up. Registered by
+/// compartment its stats are both pools' added up. Telemetry attached to the registry
+/// follows each pool on its own, as compartments `<name>.read` and `<name>.write` of
+/// kind `deadpool`. Registered by
 /// [`Registry::builder`](crate::Registry::builder) when the `postgres` and `deadpool`
 /// features are on.
 #[cfg(feature = "deadpool")]
@@ -92,6 +109,10 @@ impl crate::Plugin for PostgresPlugin {
 
     fn show(&self, key: &str, value: String) -> String {
         show(key, value)
+    }
+
+    fn parts(&self, db: &Self::Compartment) -> Option<Vec<Arc<dyn Compartment>>> {
+        parts(db)
     }
 }
 
@@ -152,6 +173,10 @@ impl crate::Plugin for Bb8PostgresPlugin {
 
     fn show(&self, key: &str, value: String) -> String {
         show(key, value)
+    }
+
+    fn parts(&self, db: &Self::Compartment) -> Option<Vec<Arc<dyn Compartment>>> {
+        parts(db)
     }
 }
 

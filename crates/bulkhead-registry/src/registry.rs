@@ -11,7 +11,7 @@ use figment::value::{Dict, Value};
 
 use crate::attach::Attachment;
 use crate::error::{LoadError, LookupError, Problem, ProblemKind};
-use crate::plugin::{AnyConfig, BuildContext, Built, Erased, ErasedPlugin};
+use crate::plugin::{AnyConfig, BuildContext, Built, Erased, ErasedPlugin, ObserverSource};
 use crate::reload::{Change, ReloadFailure, ReloadReport};
 use crate::resolve::{diff, flatten, render, resolve, Plugins, Resolved, ResolvedCompartment};
 use crate::{Environment, Plugin, Sources};
@@ -178,21 +178,28 @@ struct Entry {
 }
 
 impl Inner {
-    fn observer_for(&self, info: &CompartmentInfo) -> Option<SharedObserver> {
-        let mut all: Vec<SharedObserver> = self.observers.iter().map(|f| f(info)).collect();
-        all.extend(self.attachments.iter().filter_map(|a| a.observer(info)));
-        match all.len() {
-            0 => None,
-            1 => all.pop(),
-            _ => Some(Arc::new(all)),
-        }
+    /// Makes each compartment's observer from the factories and attachments.
+    fn observer_source(&self) -> ObserverSource {
+        let factories = self.observers.clone();
+        let attachments = self.attachments.clone();
+        Arc::new(move |info: &CompartmentInfo| {
+            let mut all: Vec<SharedObserver> = factories.iter().map(|f| f(info)).collect();
+            all.extend(attachments.iter().filter_map(|a| a.observer(info)));
+            match all.len() {
+                0 => None,
+                1 => all.pop(),
+                _ => Some(Arc::new(all)),
+            }
+        })
     }
 
     /// Tells every attachment about compartments just built.
     fn announce_added<'a>(&self, entries: impl Iterator<Item = &'a Entry>) {
         for entry in entries {
-            for attachment in &self.attachments {
-                attachment.added(Arc::clone(&entry.built.view));
+            for part in &entry.built.parts {
+                for attachment in &self.attachments {
+                    attachment.added(Arc::clone(part));
+                }
             }
         }
     }
@@ -204,9 +211,10 @@ impl Inner {
     ) -> Result<BTreeMap<String, Entry>, LoadError> {
         let mut built = BTreeMap::new();
         let mut problems = Vec::new();
+        let observers = self.observer_source();
         for compartment in compartments {
             let info = CompartmentInfo::new(compartment.name(), compartment.kind());
-            let cx = BuildContext::new(info.clone(), self.observer_for(&info));
+            let cx = BuildContext::new(info, Arc::clone(&observers));
             match compartment.plugin.build(&cx, &compartment.config) {
                 Ok(compartment_built) => {
                     built.insert(
@@ -433,7 +441,7 @@ impl Registry {
         for (name, entry) in &current {
             if !wanted.iter().any(|c| c.name() == name) {
                 next.remove(name);
-                removed.push((name, entry));
+                removed.push(entry);
                 report.removed.push(name.clone());
             }
         }
@@ -442,10 +450,12 @@ impl Registry {
             .write()
             .unwrap_or_else(PoisonError::into_inner) = next;
         inner.announce_added(announced.iter());
-        for (name, entry) in removed {
+        for entry in removed {
             entry.plugin.close(&entry.built);
-            for attachment in &inner.attachments {
-                attachment.removed(name);
+            for part in &entry.built.parts {
+                for attachment in &inner.attachments {
+                    attachment.removed(part.name());
+                }
             }
         }
         Ok(report)

@@ -38,7 +38,7 @@ impl Plugin for RuntimePlugin {
     ) -> Result<RuntimeBulkhead, BoxError> {
         let mut builder = RuntimeBulkhead::builder(cx.name()).config(config.clone());
         if let Some(observer) = cx.observer() {
-            builder = builder.observer(observer.clone());
+            builder = builder.observer(observer);
         }
         Ok(builder.build()?)
     }

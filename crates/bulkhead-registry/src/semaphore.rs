@@ -35,7 +35,7 @@ impl Plugin for SemaphorePlugin {
     ) -> Result<SemaphoreBulkhead, BoxError> {
         let mut builder = SemaphoreBulkhead::builder(cx.name()).config(config.clone());
         if let Some(observer) = cx.observer() {
-            builder = builder.observer(observer.clone());
+            builder = builder.observer(observer);
         }
         Ok(builder.build()?)
     }

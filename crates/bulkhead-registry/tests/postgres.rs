@@ -370,3 +370,69 @@ mod bb8 {
         assert_eq!(row.get::<_, i32>(0), 42);
     }
 }
+
+/// Telemetry attached to the registry follows each pool of a pair on its own.
+#[cfg(feature = "metrics")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attached_metrics_follow_each_pool_of_the_pair() {
+    use bulkhead_metrics::{prometheus, BulkheadMetrics};
+
+    let Some(url) = pg::pg_url("attached_metrics_follow_each_pool_of_the_pair") else {
+        return;
+    };
+    let recorder = prometheus::builder().build_recorder();
+    let handle = recorder.handle();
+    let _local = metrics::set_default_local_recorder(&recorder);
+    let dir = TempDir::new("pg-metrics");
+    let file = pair_at(&dir, "postgres", &url);
+    let metrics = BulkheadMetrics::new();
+    let registry = builder(&[&file], &[])
+        .attach(metrics.clone())
+        .build()
+        .unwrap();
+    assert_eq!(metrics.names(), ["db.read", "db.write"]);
+
+    let db = registry.get::<DatabaseBulkhead>("db").unwrap();
+    for _ in 0..2 {
+        db.read()
+            .await
+            .unwrap()
+            .simple_query("SELECT 1")
+            .await
+            .unwrap();
+    }
+    db.write()
+        .await
+        .unwrap()
+        .simple_query("SELECT 1")
+        .await
+        .unwrap();
+
+    let page = prometheus::render(&metrics, &handle);
+    let count = |series: &str| {
+        page.lines()
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+            .unwrap_or_else(|| panic!("{series} missing:\n{page}"))
+            .trim()
+            .parse::<f64>()
+            .unwrap()
+    };
+    assert_eq!(
+        count(r#"bulkhead_call_duration_seconds_count{bulkhead="db.read"}"#),
+        2.0
+    );
+    assert_eq!(
+        count(r#"bulkhead_call_duration_seconds_count{bulkhead="db.write"}"#),
+        1.0
+    );
+    assert_eq!(
+        count(r#"bulkhead_target_capacity{bulkhead="db.read"}"#),
+        2.0
+    );
+    assert_eq!(count(r#"bulkhead_pool_size{bulkhead="db.write"}"#), 1.0);
+
+    // Removing the pair stops publishing both pools.
+    dir.write("bulkhead.toml", "");
+    registry.reload().unwrap();
+    assert!(metrics.names().is_empty(), "{:?}", metrics.names());
+}

@@ -293,7 +293,7 @@ impl Plugin for RateLimitPlugin {
         Ok(RateLimit::new(
             cx.info().clone(),
             config.clone(),
-            cx.observer().cloned(),
+            cx.observer(),
         ))
     }
 

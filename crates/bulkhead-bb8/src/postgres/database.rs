@@ -72,6 +72,7 @@ impl PostgresPool for Bb8Bulkhead<PgManager> {
     type Client<'a> = PgClient<'a>;
     type Error = PgError;
     const PAIR_KIND: &'static str = "bb8-postgres";
+    const POOL_KIND: &'static str = crate::KIND;
 
     fn build(
         name: &str,

@@ -74,6 +74,7 @@ impl PostgresPool for DeadpoolBulkhead<Manager> {
     type Client<'a> = PgClient<'a>;
     type Error = PgError;
     const PAIR_KIND: &'static str = "postgres";
+    const POOL_KIND: &'static str = crate::KIND;
 
     fn build(
         name: &str,

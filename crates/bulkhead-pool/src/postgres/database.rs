@@ -23,6 +23,9 @@ pub trait PostgresPool: Compartment + Clone + fmt::Debug + Send + Sync + Sized +
     /// as `"postgres"`.
     const PAIR_KIND: &'static str;
 
+    /// The kind each pool reports as a compartment, such as `"deadpool"`.
+    const POOL_KIND: &'static str;
+
     /// Builds a compartment called `name` over a new pool: the connection is `config`'s,
     /// with `shared` filling what it leaves out. Opens no connection. The configuration
     /// is already validated.
@@ -75,11 +78,12 @@ impl<P: Clone> Clone for DatabaseBulkhead<P> {
     }
 }
 
-/// Builds a [`DatabaseBulkhead`] with an observer.
+/// Builds a [`DatabaseBulkhead`] with observers.
 pub struct DatabaseBuilder<P> {
     name: String,
     config: PostgresConfig,
-    observer: Option<SharedObserver>,
+    read_observer: Option<SharedObserver>,
+    write_observer: Option<SharedObserver>,
     pools: std::marker::PhantomData<fn() -> P>,
 }
 
@@ -88,7 +92,8 @@ impl<P> Clone for DatabaseBuilder<P> {
         DatabaseBuilder {
             name: self.name.clone(),
             config: self.config.clone(),
-            observer: self.observer.clone(),
+            read_observer: self.read_observer.clone(),
+            write_observer: self.write_observer.clone(),
             pools: std::marker::PhantomData,
         }
     }
@@ -101,10 +106,35 @@ impl<P: PostgresPool> DatabaseBuilder<P> {
         self
     }
 
-    /// Attaches an observer to both compartments.
+    /// Attaches the same observer to both pools, for observers that tell compartments
+    /// apart by the `CompartmentInfo` of each event (an OpenTelemetry observer does).
+    /// An observer made for one compartment, such as a `bulkhead-metrics` observer,
+    /// goes to one pool: use [`read_observer`](Self::read_observer) and
+    /// [`write_observer`](Self::write_observer).
     pub fn observer(mut self, observer: SharedObserver) -> Self {
-        self.observer = Some(observer);
+        self.read_observer = Some(observer.clone());
+        self.write_observer = Some(observer);
         self
+    }
+
+    /// Attaches an observer to the read pool (compartment `<name>.read`).
+    pub fn read_observer(mut self, observer: SharedObserver) -> Self {
+        self.read_observer = Some(observer);
+        self
+    }
+
+    /// Attaches an observer to the write pool (compartment `<name>.write`).
+    pub fn write_observer(mut self, observer: SharedObserver) -> Self {
+        self.write_observer = Some(observer);
+        self
+    }
+
+    /// The names the read and write pools get: `<name>.read` and `<name>.write`.
+    pub fn pool_names(&self) -> (String, String) {
+        (
+            format!("{}.read", self.name),
+            format!("{}.write", self.name),
+        )
     }
 
     /// Validates the whole configuration, then builds both pools. Opens no connection.
@@ -115,17 +145,18 @@ impl<P: PostgresPool> DatabaseBuilder<P> {
         self.config
             .validate()
             .map_err(|e| e.in_compartment(name.as_str()))?;
+        let (read_name, write_name) = self.pool_names();
         let read = P::build(
-            &format!("{name}.read"),
+            &read_name,
             &self.config.connection,
             &self.config.read,
-            self.observer.clone(),
+            self.read_observer,
         )?;
         let write = P::build(
-            &format!("{name}.write"),
+            &write_name,
             &self.config.connection,
             &self.config.write,
-            self.observer,
+            self.write_observer,
         )?;
         Ok(DatabaseBulkhead {
             info: CompartmentInfo::new(self.name, P::PAIR_KIND),
@@ -141,7 +172,8 @@ impl<P> fmt::Debug for DatabaseBuilder<P> {
         f.debug_struct("DatabaseBuilder")
             .field("name", &self.name)
             .field("config", &self.config)
-            .field("observer", &self.observer.is_some())
+            .field("read_observer", &self.read_observer.is_some())
+            .field("write_observer", &self.write_observer.is_some())
             .finish()
     }
 }
@@ -160,7 +192,8 @@ impl<P: PostgresPool> DatabaseBulkhead<P> {
         DatabaseBuilder {
             name: name.into(),
             config: PostgresConfig::default(),
-            observer: None,
+            read_observer: None,
+            write_observer: None,
             pools: std::marker::PhantomData,
         }
     }
