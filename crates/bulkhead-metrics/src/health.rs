@@ -306,12 +306,36 @@ impl HealthMonitor {
                 state: Mutex::new(State::default()),
             }),
         };
+        let mut compartments = Vec::new();
         {
             let mut state = monitor.lock();
             for entry in metrics.snapshot() {
-                monitor.window(&mut state, &entry);
+                let start = monitor.window(&mut state, &entry).start;
+                // Until the first interval ends: who is watched, nothing measured yet.
+                compartments.push(CompartmentHealth {
+                    name: entry.compartment.name().to_owned(),
+                    kind: entry.compartment.kind(),
+                    status: HealthStatus::Healthy,
+                    utilization: 0.0,
+                    rejection_rate: 0.0,
+                    admitted: 0,
+                    rejected: 0,
+                    in_use: start.in_use,
+                    capacity: start.target_capacity,
+                    waiting: start.waiting,
+                    closed: start.closed,
+                });
             }
         }
+        *monitor
+            .inner
+            .report
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Arc::new(HealthReport {
+            interval_ms: millis(monitor.inner.config.interval),
+            compartments,
+            ..HealthReport::default()
+        });
         Ok(monitor)
     }
 
@@ -320,7 +344,9 @@ impl HealthMonitor {
         &self.inner.config
     }
 
-    /// The report of the last completed interval (empty before the first one ends).
+    /// The report of the last completed interval. Before the first one ends, it lists
+    /// the compartments registered when the monitor was made, healthy, with their
+    /// occupancy then and nothing measured (`intervals` is 0).
     pub fn report(&self) -> Arc<HealthReport> {
         Arc::clone(
             &self

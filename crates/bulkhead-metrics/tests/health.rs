@@ -244,3 +244,23 @@ fn the_config_reads_from_toml_with_human_durations() {
     assert_eq!(config.rejection_rate_threshold, 0.05);
     assert!(toml::from_str::<HealthConfig>("intervall = \"1s\"").is_err());
 }
+
+#[test]
+fn before_the_first_interval_the_report_lists_the_compartments_with_nothing_measured() {
+    let metrics = BulkheadMetrics::new();
+    let busy = SemaphoreBulkhead::builder("busy")
+        .max_concurrent(4)
+        .build()
+        .unwrap();
+    metrics.register(busy.clone()).unwrap();
+    let _held = busy.try_acquire().unwrap();
+    let monitor = HealthMonitor::new(&metrics, HealthConfig::default()).unwrap();
+
+    let report = monitor.report();
+    assert_eq!(report.intervals, 0);
+    assert_eq!(report.status, HealthStatus::Healthy);
+    assert_eq!(report.interval_ms, 10_000);
+    let figures = report.compartment("busy").expect("listed at once");
+    assert_eq!((figures.in_use, figures.capacity), (1, 4));
+    assert_eq!((figures.admitted, figures.rejection_rate), (0, 0.0));
+}

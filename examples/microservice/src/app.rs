@@ -9,10 +9,7 @@ use bulkhead::deadpool::postgres::DatabaseBulkhead;
 use bulkhead::metrics::prometheus::{self, PrometheusHandle};
 use bulkhead::metrics::{BulkheadMetrics, HealthMonitor};
 use bulkhead::registry::Registry;
-use bulkhead::{
-    Admitted, CallError, Compartment, CompartmentInfo, Finished, Observer, Rejected,
-    SemaphoreBulkhead, SharedObserver,
-};
+use bulkhead::{CallError, Compartment, SemaphoreBulkhead, SharedObserver};
 use tokio::task::JoinHandle;
 
 use crate::downstream::{Downstreams, Service};
@@ -60,48 +57,6 @@ impl Drop for Inner {
             .take()
         {
             task.abort();
-        }
-    }
-}
-
-/// Sends each event to the observer of the compartment it comes from: the database's
-/// read and write pools share one observer slot, and each metrics observer records
-/// one compartment.
-struct PerCompartment(Vec<(String, SharedObserver)>);
-
-impl PerCompartment {
-    fn of(&self, info: &CompartmentInfo) -> Option<&SharedObserver> {
-        self.0
-            .iter()
-            .find(|(name, _)| name == info.name())
-            .map(|(_, observer)| observer)
-    }
-}
-
-impl Observer for PerCompartment {
-    fn on_admitted(&self, info: &CompartmentInfo, event: &Admitted) {
-        if let Some(o) = self.of(info) {
-            o.on_admitted(info, event);
-        }
-    }
-    fn on_rejected(&self, info: &CompartmentInfo, rejection: &Rejected) {
-        if let Some(o) = self.of(info) {
-            o.on_rejected(info, rejection);
-        }
-    }
-    fn on_finished(&self, info: &CompartmentInfo, event: &Finished) {
-        if let Some(o) = self.of(info) {
-            o.on_finished(info, event);
-        }
-    }
-    fn on_resized(&self, info: &CompartmentInfo, from: usize, to: usize) {
-        if let Some(o) = self.of(info) {
-            o.on_resized(info, from, to);
-        }
-    }
-    fn on_closed(&self, info: &CompartmentInfo) {
-        if let Some(o) = self.of(info) {
-            o.on_closed(info);
         }
     }
 }
@@ -175,13 +130,10 @@ fn build_compartments(options: &Options) -> Result<Built, Error> {
                     None => metrics_observer,
                 }
             };
-            let observer = PerCompartment(vec![
-                (read.clone(), observer_for(&read)),
-                (write.clone(), observer_for(&write)),
-            ]);
             let db = DatabaseBulkhead::builder(DATABASE_COMPARTMENT)
                 .config(config.clone())
-                .observer(Arc::new(observer))
+                .read_observer(observer_for(&read))
+                .write_observer(observer_for(&write))
                 .build()
                 .map_err(|e| Error::with_source(DATABASE_URL_ENV, e))?;
             // The pools are not the registry's: they are published by hand.
