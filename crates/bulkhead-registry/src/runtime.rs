@@ -8,11 +8,11 @@ use crate::{BoxError, BuildContext, Plugin};
 /// Builds [`RuntimeBulkhead`]s (dedicated tokio runtimes) from `kind = "runtime"`
 /// sections.
 ///
-/// The queue settings (`queue_capacity`, `max_wait`, `max_waiting`, `retry_after`,
-/// `metrics_interval`) change live on reload through [`RuntimeBulkhead::reconfigure`];
-/// the thread settings (`worker_threads`, `max_blocking_threads`, `thread_name`,
-/// `thread_stack_size`, `enable_io`) need a new runtime and are reported by the reload
-/// as needing a restart.
+/// The queue settings (`queue_capacity`, `max_wait`, `max_waiting`, `retry_after`)
+/// change live on reload through [`RuntimeBulkhead::reconfigure`]; the thread settings
+/// (`worker_threads`, `max_blocking_threads`, `thread_name`, `thread_stack_size`,
+/// `enable_io`) and `metrics_interval` need a new runtime and are reported by the
+/// reload as needing a restart.
 ///
 /// Registered by [`Registry::builder`](crate::Registry::builder) when the `runtime`
 /// feature is on (default).
