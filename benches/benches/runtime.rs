@@ -3,6 +3,12 @@
 //! - `runtime-dispatch`: one caller, on a current-thread runtime, hands a no-op future
 //!   to a dedicated two-worker runtime and awaits its result: the latency of one
 //!   dispatch, mostly two thread wake-ups. Ours: `execute` and the tower `RuntimeLayer`.
+//!   Each is measured alternating in blocks with its peer, so both see the same machine.
+//! - `runtime-dispatch-cpu`: the same dispatches, measured in CPU time of the whole
+//!   process (caller and workers) instead of wall time: the work a dispatch costs. On a
+//!   shared 2-vCPU machine the wall time of a dispatch swings by 2x between runs with
+//!   the scheduling latency of the threads; the work does not. The target is set on
+//!   this group.
 //!   Peers: a raw `Handle::spawn` + `JoinHandle` onto a runtime of the same shape, and
 //!   `tower-resilience-executor`'s `ExecutorLayer` onto one. Reference: `tokio::spawn`
 //!   on the caller's own runtime, which hops no thread (the floor, not a peer: it
@@ -29,6 +35,7 @@ use std::time::{Duration, Instant};
 use bulkhead_benches::{current_thread_runtime, multi_thread_runtime, quick, timing, Noop};
 use bulkhead_runtime::{RuntimeBulkhead, RuntimeConfig};
 use bulkhead_tower::RuntimeLayer;
+use cpu_time::ProcessTime;
 use criterion::measurement::WallTime;
 use criterion::{
     criterion_group, criterion_main, BenchmarkGroup, Criterion, SamplingMode, Throughput,
@@ -59,6 +66,34 @@ macro_rules! async_loop {
     };
 }
 
+/// Measures `iters` runs of `$measured` inside one `block_on` on `$rt` with the clock
+/// `$clock` (`Instant` or `ProcessTime`: anything with `now()` and `elapsed()`),
+/// alternating in blocks of `DISPATCH_BLOCK` with as many unmeasured runs of `$paired`,
+/// so that ours and its peer run under the same conditions rather than one after the
+/// other.
+macro_rules! paired_loop {
+    ($b:expr, $rt:expr, $clock:ty, $measured:block, $paired:block) => {
+        $b.iter_custom(|iters| {
+            $rt.block_on(async {
+                let mut spent = Duration::ZERO;
+                let mut done = 0;
+                while done < iters {
+                    let n = DISPATCH_BLOCK.min(iters - done);
+                    let start = <$clock>::now();
+                    for _ in 0..n $measured
+                    spent += start.elapsed();
+                    for _ in 0..n $paired
+                    done += n;
+                }
+                spent
+            })
+        })
+    };
+}
+
+/// Dispatches per block of `paired_loop`.
+const DISPATCH_BLOCK: u64 = 32;
+
 fn ours(name: &str, slots: usize) -> RuntimeBulkhead {
     let config = RuntimeConfig::default()
         .worker_threads(WORKERS)
@@ -78,41 +113,79 @@ fn dispatch(c: &mut Criterion) {
     configure(&mut group);
 
     let bh = ours("bench-dispatch", 1024);
-    group.bench_function("ours execute", |b| {
-        async_loop!(b, caller, {
-            black_box(bh.execute(async {}).await).expect("ran");
-        })
-    });
-
     let raw = multi_thread_runtime(WORKERS);
     let handle = raw.handle().clone();
-    group.bench_function("raw Handle::spawn", |b| {
-        async_loop!(b, caller, {
-            black_box(handle.spawn(async {}).await).expect("ran");
-        })
-    });
-
-    let mut layered = RuntimeLayer::new(ours("bench-layer", 1024)).layer(Noop);
-    group.bench_function("ours RuntimeLayer", |b| {
-        async_loop!(b, caller, {
-            let svc = layered.ready().await.expect("ready");
-            black_box(svc.call(()).await).expect("served");
-        })
-    });
-
+    let layered = RuntimeLayer::new(ours("bench-layer", 1024)).layer(Noop);
     let executor_rt = multi_thread_runtime(WORKERS);
-    let mut executor =
+    let executor =
         tower_resilience_executor::ExecutorLayer::new(executor_rt.handle().clone()).layer(Noop);
-    group.bench_function("tower-resilience-executor", |b| {
-        async_loop!(b, caller, {
-            let svc = executor.ready().await.expect("ready");
+    let ours_execute = || async { black_box(bh.execute(async {}).await).expect("ran") };
+    let raw_spawn = || async { black_box(handle.spawn(async {}).await).expect("ran") };
+    let through_layer = || {
+        let mut svc = layered.clone();
+        async move {
+            let svc = svc.ready().await.expect("ready");
             black_box(svc.call(()).await).expect("served");
+        }
+    };
+    let through_executor = || {
+        let mut svc = executor.clone();
+        async move {
+            let svc = svc.ready().await.expect("ready");
+            black_box(svc.call(()).await).expect("served");
+        }
+    };
+
+    // Wall time: the latency a caller sees, mostly thread wake-ups.
+    group.bench_function("ours execute", |b| {
+        paired_loop!(b, caller, Instant, { ours_execute().await }, {
+            raw_spawn().await
         })
     });
-
+    group.bench_function("raw Handle::spawn", |b| {
+        paired_loop!(b, caller, Instant, { raw_spawn().await }, {
+            ours_execute().await
+        })
+    });
+    group.bench_function("ours RuntimeLayer", |b| {
+        paired_loop!(b, caller, Instant, { through_layer().await }, {
+            through_executor().await
+        })
+    });
+    group.bench_function("tower-resilience-executor", |b| {
+        paired_loop!(b, caller, Instant, { through_executor().await }, {
+            through_layer().await
+        })
+    });
     group.bench_function("tokio::spawn (caller's runtime)", |b| {
         async_loop!(b, caller, {
             black_box(tokio::spawn(async {}).await).expect("ran");
+        })
+    });
+    group.finish();
+
+    // CPU time of the whole process (the caller and every worker): what a dispatch
+    // costs in work, which the machine's scheduling latency does not blur.
+    let mut group = c.benchmark_group("runtime-dispatch-cpu");
+    configure(&mut group);
+    group.bench_function("ours execute", |b| {
+        paired_loop!(b, caller, ProcessTime, { ours_execute().await }, {
+            raw_spawn().await
+        })
+    });
+    group.bench_function("raw Handle::spawn", |b| {
+        paired_loop!(b, caller, ProcessTime, { raw_spawn().await }, {
+            ours_execute().await
+        })
+    });
+    group.bench_function("ours RuntimeLayer", |b| {
+        paired_loop!(b, caller, ProcessTime, { through_layer().await }, {
+            through_executor().await
+        })
+    });
+    group.bench_function("tower-resilience-executor", |b| {
+        paired_loop!(b, caller, ProcessTime, { through_executor().await }, {
+            through_layer().await
         })
     });
     group.finish();

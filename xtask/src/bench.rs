@@ -148,6 +148,22 @@ const TARGETS: &[Target] = &[
             max: 1.1,
         },
     },
+    Target {
+        name: "runtime dispatch, CPU time: execute vs raw Handle::spawn + JoinHandle",
+        check: Check::TimeRatio {
+            ours: ("runtime-dispatch-cpu", "ours execute"),
+            peer: ("runtime-dispatch-cpu", "raw Handle::spawn"),
+            max: 1.1,
+        },
+    },
+    Target {
+        name: "runtime dispatch, CPU time: RuntimeLayer vs tower-resilience-executor",
+        check: Check::TimeRatio {
+            ours: ("runtime-dispatch-cpu", "ours RuntimeLayer"),
+            peer: ("runtime-dispatch-cpu", "tower-resilience-executor"),
+            max: 1.1,
+        },
+    },
     // telemetry
     Target {
         name: "telemetry: metrics observer adds <= 40 ns per call",
