@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use bulkhead_core::ConfigError;
-use bulkhead_semaphore::{MAX_WAITING_LIMIT, MAX_WAIT_LIMIT};
 
 /// The largest pool a compartment accepts: the bound of the admission it is built on.
 pub const MAX_SIZE_LIMIT: usize = bulkhead_semaphore::MAX_CONCURRENT_LIMIT;
@@ -79,32 +78,11 @@ impl PoolConfig {
     /// the semaphore admission a pool compartment is built on.
     pub fn problems(&self) -> Vec<ConfigError> {
         let mut problems = Vec::new();
-        if self.max_wait > MAX_WAIT_LIMIT {
-            problems.push(ConfigError::new(
-                "max_wait",
-                format!(
-                    "must be at most {MAX_WAIT_LIMIT:?} (got {:?})",
-                    self.max_wait
-                ),
-            ));
-        }
-        if self.max_waiting > MAX_WAITING_LIMIT {
-            problems.push(ConfigError::new(
-                "max_waiting",
-                format!(
-                    "must be at most {MAX_WAITING_LIMIT} (got {})",
-                    self.max_waiting
-                ),
-            ));
-        }
-        if let Some(retry) = self.retry_after {
-            if retry > MAX_WAIT_LIMIT {
-                problems.push(ConfigError::new(
-                    "retry_after",
-                    format!("must be at most {MAX_WAIT_LIMIT:?} (got {retry:?})"),
-                ));
-            }
-        }
+        problems.extend(bulkhead_semaphore::wait_problems(
+            self.max_wait,
+            self.max_waiting,
+            self.retry_after,
+        ));
         problems
     }
 
@@ -162,7 +140,7 @@ mod tests {
     fn every_bound_is_checked_and_named() {
         let config = PoolConfig {
             max_wait: Duration::from_secs(7200),
-            max_waiting: MAX_WAITING_LIMIT + 1,
+            max_waiting: bulkhead_semaphore::MAX_WAITING_LIMIT + 1,
             retry_after: Some(Duration::from_secs(7200)),
         };
         let problems = config.problems();

@@ -223,32 +223,11 @@ impl RuntimeConfig {
             1,
             QUEUE_CAPACITY_LIMIT,
         );
-        if self.max_wait > MAX_WAIT_LIMIT {
-            problems.push(ConfigError::new(
-                "max_wait",
-                format!(
-                    "must be at most {MAX_WAIT_LIMIT:?} (got {:?})",
-                    self.max_wait
-                ),
-            ));
-        }
-        if self.max_waiting > MAX_WAITING_LIMIT {
-            problems.push(ConfigError::new(
-                "max_waiting",
-                format!(
-                    "must be at most {MAX_WAITING_LIMIT} (got {})",
-                    self.max_waiting
-                ),
-            ));
-        }
-        if let Some(retry) = self.retry_after {
-            if retry > MAX_WAIT_LIMIT {
-                problems.push(ConfigError::new(
-                    "retry_after",
-                    format!("must be at most {MAX_WAIT_LIMIT:?} (got {retry:?})"),
-                ));
-            }
-        }
+        problems.extend(bulkhead_semaphore::wait_problems(
+            self.max_wait,
+            self.max_waiting,
+            self.retry_after,
+        ));
         if let Some(interval) = self.metrics_interval {
             if interval < MIN_METRICS_INTERVAL || interval > METRICS_INTERVAL_LIMIT {
                 problems.push(ConfigError::new(

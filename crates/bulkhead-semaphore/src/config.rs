@@ -108,32 +108,11 @@ impl SemaphoreConfig {
                 ),
             ));
         }
-        if self.max_wait > MAX_WAIT_LIMIT {
-            problems.push(ConfigError::new(
-                "max_wait",
-                format!(
-                    "must be at most {MAX_WAIT_LIMIT:?} (got {:?})",
-                    self.max_wait
-                ),
-            ));
-        }
-        if self.max_waiting > MAX_WAITING_LIMIT {
-            problems.push(ConfigError::new(
-                "max_waiting",
-                format!(
-                    "must be at most {MAX_WAITING_LIMIT} (got {})",
-                    self.max_waiting
-                ),
-            ));
-        }
-        if let Some(retry) = self.retry_after {
-            if retry > MAX_WAIT_LIMIT {
-                problems.push(ConfigError::new(
-                    "retry_after",
-                    format!("must be at most {MAX_WAIT_LIMIT:?} (got {retry:?})"),
-                ));
-            }
-        }
+        problems.extend(wait_problems(
+            self.max_wait,
+            self.max_waiting,
+            self.retry_after,
+        ));
         problems
     }
 
@@ -144,4 +123,46 @@ impl SemaphoreConfig {
             None => Ok(()),
         }
     }
+}
+
+/// The problems of the waiting settings shared by every kind whose admission is this
+/// semaphore (the runtime's queue, the pools' checkouts): `max_wait` and `retry_after`
+/// at most [`MAX_WAIT_LIMIT`], `max_waiting` at most [`MAX_WAITING_LIMIT`]. Each
+/// problem names its key.
+///
+/// ```
+/// use std::time::Duration;
+/// use bulkhead_semaphore::wait_problems;
+///
+/// let problems = wait_problems(Duration::from_secs(7200), 10, None);
+/// assert_eq!(problems[0].to_string(), "`max_wait` must be at most 3600s (got 7200s)");
+/// assert!(wait_problems(Duration::from_millis(250), 64, None).is_empty());
+/// ```
+pub fn wait_problems(
+    max_wait: Duration,
+    max_waiting: usize,
+    retry_after: Option<Duration>,
+) -> Vec<ConfigError> {
+    let mut problems = Vec::new();
+    if max_wait > MAX_WAIT_LIMIT {
+        problems.push(ConfigError::new(
+            "max_wait",
+            format!("must be at most {MAX_WAIT_LIMIT:?} (got {max_wait:?})"),
+        ));
+    }
+    if max_waiting > MAX_WAITING_LIMIT {
+        problems.push(ConfigError::new(
+            "max_waiting",
+            format!("must be at most {MAX_WAITING_LIMIT} (got {max_waiting})"),
+        ));
+    }
+    if let Some(retry) = retry_after {
+        if retry > MAX_WAIT_LIMIT {
+            problems.push(ConfigError::new(
+                "retry_after",
+                format!("must be at most {MAX_WAIT_LIMIT:?} (got {retry:?})"),
+            ));
+        }
+    }
+    problems
 }

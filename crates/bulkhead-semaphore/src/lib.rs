@@ -54,6 +54,8 @@ pub use bulkhead_core::{
     Admission, CallError, Compartment, CompartmentInfo, ConfigError, Observer, Outcome,
     RejectReason, Rejected, SharedObserver, Stats,
 };
-pub use config::{SemaphoreConfig, MAX_CONCURRENT_LIMIT, MAX_WAITING_LIMIT, MAX_WAIT_LIMIT};
+pub use config::{
+    wait_problems, SemaphoreConfig, MAX_CONCURRENT_LIMIT, MAX_WAITING_LIMIT, MAX_WAIT_LIMIT,
+};
 pub use permit::{OwnedSemaphorePermit, SemaphorePermit};
 pub use semaphore::{Acquire, AcquireOwned, SemaphoreBuilder, SemaphoreBulkhead, KIND};
