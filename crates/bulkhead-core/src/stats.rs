@@ -153,3 +153,51 @@ impl Stats {
         }
     }
 }
+
+/// Every counter, and the derived `total`.
+#[cfg(feature = "serde")]
+impl serde::Serialize for RejectionCounts {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut s = serializer.serialize_struct("RejectionCounts", 5)?;
+        s.serialize_field("full", &self.full)?;
+        s.serialize_field("queue_full", &self.queue_full)?;
+        s.serialize_field("timeout", &self.timeout)?;
+        s.serialize_field("closed", &self.closed)?;
+        s.serialize_field("total", &self.total())?;
+        s.end()
+    }
+}
+
+/// Every field, and the derived `available` and `utilization`, for JSON endpoints such
+/// as `/bulkheads`.
+///
+/// ```
+/// let stats = bulkhead_core::Stats::default();
+/// let json = serde_json::to_value(stats).unwrap();
+/// assert_eq!(json["available"], 0);
+/// assert_eq!(json["rejected"]["total"], 0);
+/// ```
+#[cfg(feature = "serde")]
+impl serde::Serialize for Stats {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut s = serializer.serialize_struct("Stats", 15)?;
+        s.serialize_field("capacity", &self.capacity)?;
+        s.serialize_field("target_capacity", &self.target_capacity)?;
+        s.serialize_field("in_use", &self.in_use)?;
+        s.serialize_field("available", &self.available())?;
+        s.serialize_field("waiting", &self.waiting)?;
+        s.serialize_field("max_waiting", &self.max_waiting)?;
+        s.serialize_field("utilization", &self.utilization())?;
+        s.serialize_field("admitted", &self.admitted)?;
+        s.serialize_field("rejected", &self.rejected)?;
+        s.serialize_field("abandoned", &self.abandoned)?;
+        s.serialize_field("completed", &self.completed)?;
+        s.serialize_field("failed", &self.failed)?;
+        s.serialize_field("panicked", &self.panicked)?;
+        s.serialize_field("cancelled", &self.cancelled)?;
+        s.serialize_field("closed", &self.closed)?;
+        s.end()
+    }
+}

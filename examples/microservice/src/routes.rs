@@ -192,31 +192,10 @@ async fn bulkheads(State(app): State<App>) -> Json<Value> {
 
 /// One compartment's stats as JSON, as `/bulkheads` lists them.
 pub fn stats_json(name: &str, kind: &str, stats: &Stats) -> Value {
-    json!({
-        "name": name,
-        "kind": kind,
-        "capacity": stats.capacity,
-        "target_capacity": stats.target_capacity,
-        "in_use": stats.in_use,
-        "available": stats.available(),
-        "waiting": stats.waiting,
-        "max_waiting": stats.max_waiting,
-        "utilization": stats.utilization(),
-        "admitted": stats.admitted,
-        "rejected": {
-            "full": stats.rejected.full,
-            "queue_full": stats.rejected.queue_full,
-            "timeout": stats.rejected.timeout,
-            "closed": stats.rejected.closed,
-            "total": stats.rejected.total(),
-        },
-        "abandoned": stats.abandoned,
-        "completed": stats.completed,
-        "failed": stats.failed,
-        "panicked": stats.panicked,
-        "cancelled": stats.cancelled,
-        "closed": stats.closed,
-    })
+    let mut json = serde_json::to_value(stats).expect("stats serialize to JSON");
+    json["name"] = Value::from(name);
+    json["kind"] = Value::from(kind);
+    json
 }
 
 /// The body of `POST /admin/faults`.
