@@ -63,8 +63,7 @@ impl Bb8Bulkhead<PgManager> {
         config: &PgPoolConfig,
         observer: Option<SharedObserver>,
     ) -> Result<Self, ConfigError> {
-        config.validate().map_err(|e| e.in_compartment(name))?;
-        <Self as PostgresPool>::build(name, &PgConnect::default(), config, observer)
+        <Self as PostgresPool>::standalone(name, config, observer)
     }
 }
 

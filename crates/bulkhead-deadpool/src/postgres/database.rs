@@ -65,8 +65,7 @@ impl DeadpoolBulkhead<Manager> {
         config: &PgPoolConfig,
         observer: Option<SharedObserver>,
     ) -> Result<Self, ConfigError> {
-        config.validate().map_err(|e| e.in_compartment(name))?;
-        <Self as PostgresPool>::build(name, &PgConnect::default(), config, observer)
+        <Self as PostgresPool>::standalone(name, config, observer)
     }
 }
 

@@ -36,6 +36,18 @@ pub trait PostgresPool: Compartment + Clone + fmt::Debug + Send + Sync + Sized +
         observer: Option<SharedObserver>,
     ) -> Result<Self, ConfigError>;
 
+    /// Builds a compartment called `name` over a new pool of its own (no pair around
+    /// it): validates `config`, naming the compartment in the error, then
+    /// [`build`](Self::build)s with no shared connection settings.
+    fn standalone(
+        name: &str,
+        config: &PgPoolConfig,
+        observer: Option<SharedObserver>,
+    ) -> Result<Self, ConfigError> {
+        config.validate().map_err(|e| e.in_compartment(name))?;
+        Self::build(name, &PgConnect::default(), config, observer)
+    }
+
     /// Checks a connection out, waiting as the compartment is configured.
     fn checkout(&self) -> impl Future<Output = Result<Self::Client<'_>, Self::Error>> + Send;
 
