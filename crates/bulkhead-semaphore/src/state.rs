@@ -335,6 +335,21 @@ mod loom_tests {
         );
     }
 
+    /// A semaphore of one permit, held, with one caller queued for it.
+    fn one_held_one_waiting() -> (Arc<Model>, Arc<PermitState>) {
+        let model = Arc::new(Model::default());
+        let state = Arc::new(PermitState::new(1));
+        state.try_take().unwrap();
+        assert_eq!(state.take_or_enqueue(4), Enqueue::Waiting);
+        (model, state)
+    }
+
+    /// A thread that gives one held permit back.
+    fn spawn_release(model: &Arc<Model>, state: &Arc<PermitState>) -> thread::JoinHandle<()> {
+        let (model, state) = (model.clone(), state.clone());
+        thread::spawn(move || state.release(&*model))
+    }
+
     #[test]
     fn shrinking_while_holders_release_converges_and_never_over_admits() {
         loom::model(|| {
@@ -342,10 +357,7 @@ mod loom_tests {
             let state = Arc::new(PermitState::new(2));
             state.try_take().unwrap();
             state.try_take().unwrap();
-            let holder = {
-                let (model, state) = (model.clone(), state.clone());
-                thread::spawn(move || state.release(&*model))
-            };
+            let holder = spawn_release(&model, &state);
             let newcomer = {
                 let state = state.clone();
                 thread::spawn(move || state.try_take().is_ok())
@@ -367,14 +379,8 @@ mod loom_tests {
     #[test]
     fn a_waiter_that_gives_up_while_a_permit_is_handed_over_strands_nothing() {
         loom::model(|| {
-            let model = Arc::new(Model::default());
-            let state = Arc::new(PermitState::new(1));
-            state.try_take().unwrap();
-            assert_eq!(state.take_or_enqueue(4), Enqueue::Waiting);
-            let holder = {
-                let (model, state) = (model.clone(), state.clone());
-                thread::spawn(move || state.release(&*model))
-            };
+            let (model, state) = one_held_one_waiting();
+            let holder = spawn_release(&model, &state);
             // The waiter either takes the handed-over permit or gives up.
             let waiter = {
                 let (model, state) = (model.clone(), state.clone());
@@ -395,20 +401,14 @@ mod loom_tests {
     #[test]
     fn growing_hands_permits_to_waiters_and_never_exceeds_the_target() {
         loom::model(|| {
-            let model = Arc::new(Model::default());
-            let state = Arc::new(PermitState::new(1));
-            state.try_take().unwrap();
-            assert_eq!(state.take_or_enqueue(4), Enqueue::Waiting);
+            let (model, state) = one_held_one_waiting();
             let resizer = {
                 let (model, state) = (model.clone(), state.clone());
                 thread::spawn(move || {
                     state.resize(&*model, 2);
                 })
             };
-            let holder = {
-                let (model, state) = (model.clone(), state.clone());
-                thread::spawn(move || state.release(&*model))
-            };
+            let holder = spawn_release(&model, &state);
             resizer.join().unwrap();
             holder.join().unwrap();
             let s = state.snapshot();
@@ -423,14 +423,8 @@ mod loom_tests {
     #[test]
     fn close_with_a_waiter_and_a_release_strands_nothing() {
         loom::model(|| {
-            let model = Arc::new(Model::default());
-            let state = Arc::new(PermitState::new(1));
-            state.try_take().unwrap();
-            assert_eq!(state.take_or_enqueue(4), Enqueue::Waiting);
-            let holder = {
-                let (model, state) = (model.clone(), state.clone());
-                thread::spawn(move || state.release(&*model))
-            };
+            let (model, state) = one_held_one_waiting();
+            let holder = spawn_release(&model, &state);
             state.close();
             // Woken by the close, the waiter leaves without taking a permit.
             state.leave(&*model);
