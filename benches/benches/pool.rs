@@ -18,11 +18,11 @@
 
 use std::convert::Infallible;
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bulkhead_bb8::postgres::PgPool as Bb8PgPool;
 use bulkhead_bb8::Bb8Bulkhead;
-use bulkhead_benches::{current_thread_runtime, quick, timing};
+use bulkhead_benches::{async_loop, current_thread_runtime, paired_loop, quick, timing};
 use bulkhead_deadpool::postgres::{PgPool as DeadpoolPgPool, PgPoolConfig};
 use bulkhead_deadpool::{DeadpoolBulkhead, PoolConfig};
 use cpu_time::ThreadTime;
@@ -35,42 +35,6 @@ use tokio_postgres::NoTls;
 const POOL_SIZE: usize = 8;
 /// The server of the PostgreSQL group.
 const PG_URL_ENV: &str = "BULKHEAD_TEST_PG_URL";
-
-/// Times `iters` runs of `$body` inside one `block_on` on `$rt`.
-macro_rules! async_loop {
-    ($b:expr, $rt:expr, $body:block) => {
-        $b.iter_custom(|iters| {
-            $rt.block_on(async {
-                let start = Instant::now();
-                for _ in 0..iters $body
-                start.elapsed()
-            })
-        })
-    };
-}
-
-/// Runs `iters` round trips of `$measured` inside one `block_on` on `$rt`, alternating
-/// in blocks of `QUERY_BLOCK` with as many of `$paired`; reports the CPU time this thread
-/// spent in the `$measured` blocks.
-macro_rules! cpu_loop {
-    ($b:expr, $rt:expr, $measured:block, $paired:block) => {
-        $b.iter_custom(|iters| {
-            $rt.block_on(async {
-                let mut spent = Duration::ZERO;
-                let mut done = 0;
-                while done < iters {
-                    let n = QUERY_BLOCK.min(iters - done);
-                    let start = ThreadTime::now();
-                    for _ in 0..n $measured
-                    spent += start.elapsed();
-                    for _ in 0..n $paired
-                    done += n;
-                }
-                spent
-            })
-        })
-    };
-}
 
 /// Round trips per block: reading the thread's CPU clock is a system call, so it is
 /// read once per block.
@@ -204,17 +168,21 @@ fn postgres(c: &mut Criterion) {
     .expect("pool");
     let ours = DeadpoolPgPool::postgres("bench", &config, None).expect("valid config");
     group.bench_function("deadpool-postgres SELECT 1", |b| {
-        cpu_loop!(
+        paired_loop!(
             b,
             rt,
+            ThreadTime,
+            QUERY_BLOCK,
             { select_1(&bare.get().await.expect("connection")).await },
             { select_1(&ours.get().await.expect("connection")).await }
         )
     });
     group.bench_function("ours deadpool SELECT 1", |b| {
-        cpu_loop!(
+        paired_loop!(
             b,
             rt,
+            ThreadTime,
+            QUERY_BLOCK,
             { select_1(&ours.get().await.expect("connection")).await },
             { select_1(&bare.get().await.expect("connection")).await }
         )
@@ -235,17 +203,21 @@ fn postgres(c: &mut Criterion) {
     });
     let ours = ours.expect("valid config");
     group.bench_function("bb8-postgres SELECT 1", |b| {
-        cpu_loop!(
+        paired_loop!(
             b,
             rt,
+            ThreadTime,
+            QUERY_BLOCK,
             { select_1(&bare.get().await.expect("connection")).await },
             { select_1(&ours.get().await.expect("connection")).await }
         )
     });
     group.bench_function("ours bb8 SELECT 1", |b| {
-        cpu_loop!(
+        paired_loop!(
             b,
             rt,
+            ThreadTime,
+            QUERY_BLOCK,
             { select_1(&ours.get().await.expect("connection")).await },
             { select_1(&bare.get().await.expect("connection")).await }
         )

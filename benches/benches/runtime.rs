@@ -32,7 +32,9 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bulkhead_benches::{current_thread_runtime, multi_thread_runtime, quick, timing, Noop};
+use bulkhead_benches::{
+    async_loop, current_thread_runtime, multi_thread_runtime, paired_loop, quick, timing, Noop,
+};
 use bulkhead_runtime::{RuntimeBulkhead, RuntimeConfig};
 use bulkhead_tower::RuntimeLayer;
 use cpu_time::ProcessTime;
@@ -52,44 +54,6 @@ const SLOTS: usize = 8;
 const PIPELINED: usize = 16;
 /// Callers hammering the saturated compartment.
 const CALLERS: usize = 32;
-
-/// Times `iters` runs of `$body` inside one `block_on` on `$rt`.
-macro_rules! async_loop {
-    ($b:expr, $rt:expr, $body:block) => {
-        $b.iter_custom(|iters| {
-            $rt.block_on(async {
-                let start = Instant::now();
-                for _ in 0..iters $body
-                start.elapsed()
-            })
-        })
-    };
-}
-
-/// Measures `iters` runs of `$measured` inside one `block_on` on `$rt` with the clock
-/// `$clock` (`Instant` or `ProcessTime`: anything with `now()` and `elapsed()`),
-/// alternating in blocks of `DISPATCH_BLOCK` with as many unmeasured runs of `$paired`,
-/// so that ours and its peer run under the same conditions rather than one after the
-/// other.
-macro_rules! paired_loop {
-    ($b:expr, $rt:expr, $clock:ty, $measured:block, $paired:block) => {
-        $b.iter_custom(|iters| {
-            $rt.block_on(async {
-                let mut spent = Duration::ZERO;
-                let mut done = 0;
-                while done < iters {
-                    let n = DISPATCH_BLOCK.min(iters - done);
-                    let start = <$clock>::now();
-                    for _ in 0..n $measured
-                    spent += start.elapsed();
-                    for _ in 0..n $paired
-                    done += n;
-                }
-                spent
-            })
-        })
-    };
-}
 
 /// Dispatches per block of `paired_loop`.
 const DISPATCH_BLOCK: u64 = 32;
@@ -138,24 +102,39 @@ fn dispatch(c: &mut Criterion) {
 
     // Wall time: the latency a caller sees, mostly thread wake-ups.
     group.bench_function("ours execute", |b| {
-        paired_loop!(b, caller, Instant, { ours_execute().await }, {
-            raw_spawn().await
-        })
+        paired_loop!(
+            b,
+            caller,
+            Instant,
+            DISPATCH_BLOCK,
+            { ours_execute().await },
+            { raw_spawn().await }
+        )
     });
     group.bench_function("raw Handle::spawn", |b| {
-        paired_loop!(b, caller, Instant, { raw_spawn().await }, {
+        paired_loop!(b, caller, Instant, DISPATCH_BLOCK, { raw_spawn().await }, {
             ours_execute().await
         })
     });
     group.bench_function("ours RuntimeLayer", |b| {
-        paired_loop!(b, caller, Instant, { through_layer().await }, {
-            through_executor().await
-        })
+        paired_loop!(
+            b,
+            caller,
+            Instant,
+            DISPATCH_BLOCK,
+            { through_layer().await },
+            { through_executor().await }
+        )
     });
     group.bench_function("tower-resilience-executor", |b| {
-        paired_loop!(b, caller, Instant, { through_executor().await }, {
-            through_layer().await
-        })
+        paired_loop!(
+            b,
+            caller,
+            Instant,
+            DISPATCH_BLOCK,
+            { through_executor().await },
+            { through_layer().await }
+        )
     });
     group.bench_function("tokio::spawn (caller's runtime)", |b| {
         async_loop!(b, caller, {
@@ -169,24 +148,44 @@ fn dispatch(c: &mut Criterion) {
     let mut group = c.benchmark_group("runtime-dispatch-cpu");
     configure(&mut group);
     group.bench_function("ours execute", |b| {
-        paired_loop!(b, caller, ProcessTime, { ours_execute().await }, {
-            raw_spawn().await
-        })
+        paired_loop!(
+            b,
+            caller,
+            ProcessTime,
+            DISPATCH_BLOCK,
+            { ours_execute().await },
+            { raw_spawn().await }
+        )
     });
     group.bench_function("raw Handle::spawn", |b| {
-        paired_loop!(b, caller, ProcessTime, { raw_spawn().await }, {
-            ours_execute().await
-        })
+        paired_loop!(
+            b,
+            caller,
+            ProcessTime,
+            DISPATCH_BLOCK,
+            { raw_spawn().await },
+            { ours_execute().await }
+        )
     });
     group.bench_function("ours RuntimeLayer", |b| {
-        paired_loop!(b, caller, ProcessTime, { through_layer().await }, {
-            through_executor().await
-        })
+        paired_loop!(
+            b,
+            caller,
+            ProcessTime,
+            DISPATCH_BLOCK,
+            { through_layer().await },
+            { through_executor().await }
+        )
     });
     group.bench_function("tower-resilience-executor", |b| {
-        paired_loop!(b, caller, ProcessTime, { through_executor().await }, {
-            through_layer().await
-        })
+        paired_loop!(
+            b,
+            caller,
+            ProcessTime,
+            DISPATCH_BLOCK,
+            { through_executor().await },
+            { through_layer().await }
+        )
     });
     group.finish();
 

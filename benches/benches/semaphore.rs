@@ -24,7 +24,9 @@ use std::future::Future;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use bulkhead_benches::{current_thread_runtime, guide, multi_thread_runtime, quick, timing, Noop};
+use bulkhead_benches::{
+    async_loop, current_thread_runtime, guide, multi_thread_runtime, quick, timing, Noop,
+};
 use bulkhead_semaphore::{SemaphoreBulkhead, SemaphoreConfig};
 use criterion::measurement::WallTime;
 use criterion::{
@@ -40,19 +42,6 @@ use tower::{Layer, Service, ServiceBuilder, ServiceExt};
 const PERMITS: usize = 8;
 /// Tasks sharing the slots in the `contended` group.
 const TASKS: usize = 64;
-
-/// Times `iters` runs of `$body` inside one `block_on` on `$rt`.
-macro_rules! async_loop {
-    ($b:expr, $rt:expr, $body:block) => {
-        $b.iter_custom(|iters| {
-            $rt.block_on(async {
-                let start = Instant::now();
-                for _ in 0..iters $body
-                start.elapsed()
-            })
-        })
-    };
-}
 
 /// Our compartment, allowed to wait (as the contended group needs) so that `acquire`
 /// takes its usual path.

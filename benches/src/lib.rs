@@ -7,6 +7,48 @@
 
 pub mod guide;
 
+/// Times `iters` runs of `$body` inside one `block_on` on the tokio runtime `$rt`, for
+/// criterion's `iter_custom`.
+#[macro_export]
+macro_rules! async_loop {
+    ($b:expr, $rt:expr, $body:block) => {
+        $b.iter_custom(|iters| {
+            $rt.block_on(async {
+                let start = ::std::time::Instant::now();
+                for _ in 0..iters $body
+                start.elapsed()
+            })
+        })
+    };
+}
+
+/// Measures `iters` runs of `$measured` inside one `block_on` on the tokio runtime `$rt`
+/// with the clock `$clock` (anything with `now()` and `elapsed()`: `Instant`, or
+/// `cpu_time`'s `ThreadTime` and `ProcessTime`), alternating in blocks of `$block` with
+/// as many unmeasured runs of `$paired`. Ours and its peer then run under the same
+/// conditions, rather than one after the other while the load of a shared machine
+/// drifts; the clock is read once per block.
+#[macro_export]
+macro_rules! paired_loop {
+    ($b:expr, $rt:expr, $clock:ty, $block:expr, $measured:block, $paired:block) => {
+        $b.iter_custom(|iters| {
+            $rt.block_on(async {
+                let mut spent = ::std::time::Duration::ZERO;
+                let mut done: u64 = 0;
+                while done < iters {
+                    let n = ($block).min(iters - done);
+                    let start = <$clock>::now();
+                    for _ in 0..n $measured
+                    spent += start.elapsed();
+                    for _ in 0..n $paired
+                    done += n;
+                }
+                spent
+            })
+        })
+    };
+}
+
 use std::convert::Infallible;
 use std::future::{ready, Ready};
 use std::path::PathBuf;
