@@ -2,40 +2,20 @@
 //! `db.write`. Needs `BULKHEAD_TEST_PG_URL` (set by `cargo xtask ci`); skips loudly
 //! without it, and fails instead when `BULKHEAD_REQUIRE_PG=1`.
 
+// The workspace's PostgreSQL test support: the server's URL, skipped loudly or
+// required.
+#[path = "../../../crates/bulkhead-pool/tests/support/mod.rs"]
+mod pg;
 mod support;
-
-use std::io::Write as _;
 
 use axum::http::{Method, StatusCode};
 use bulkhead_example_microservice::{database_config, Mode, Options, Service};
 use support::{get, send, start_with};
 
-const URL_ENV: &str = "BULKHEAD_TEST_PG_URL";
-const REQUIRE_ENV: &str = "BULKHEAD_REQUIRE_PG";
-
-fn pg_url(test: &str) -> Option<String> {
-    match std::env::var(URL_ENV) {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            assert!(
-                std::env::var(REQUIRE_ENV).as_deref() != Ok("1"),
-                "{REQUIRE_ENV}=1 but {URL_ENV} is not set: run `cargo xtask ci`, which starts \
-                 a throwaway PostgreSQL, or point {URL_ENV} at a server"
-            );
-            let _ = writeln!(
-                std::io::stderr(),
-                "\n*** SKIPPED {test}: no PostgreSQL. Set {URL_ENV}=postgres://... or run \
-                 `cargo xtask ci` (it starts a throwaway cluster). ***\n"
-            );
-            None
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn order_routes_write_through_the_write_pool_and_read_through_the_read_pool() {
     let Some(url) =
-        pg_url("order_routes_write_through_the_write_pool_and_read_through_the_read_pool")
+        pg::pg_url("order_routes_write_through_the_write_pool_and_read_through_the_read_pool")
     else {
         return;
     };
