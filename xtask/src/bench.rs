@@ -266,8 +266,8 @@ pub fn run(args: &[String]) -> crate::Result {
         }
     }
 
-    let root = workspace_root();
-    let target = target_dir(&root);
+    let root = crate::workspace_root()?;
+    let target = crate::target_dir(&root);
     let out = target.join("bench");
     fs::create_dir_all(&out)?;
 
@@ -344,29 +344,6 @@ pub fn run(args: &[String]) -> crate::Result {
         Some(f) => Err(f.into()),
         None => Ok(()),
     }
-}
-
-/// The workspace root: xtask lives one level below it.
-fn workspace_root() -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest.parent().unwrap_or(manifest).to_path_buf()
-}
-
-/// Cargo's target directory, as `cargo metadata` reports it (which also honours
-/// `CARGO_TARGET_DIR` and `build.target-dir`); `<root>/target` if that fails.
-fn target_dir(root: &Path) -> PathBuf {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let from_metadata = Command::new(cargo)
-        .current_dir(root)
-        .args(["metadata", "--format-version", "1", "--no-deps"])
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .and_then(|o| serde_json::from_slice::<Value>(&o.stdout).ok())
-        .and_then(|v| v["target_directory"].as_str().map(PathBuf::from));
-    from_metadata
-        .or_else(|| std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from))
-        .unwrap_or_else(|| root.join("target"))
 }
 
 fn read_json(path: &Path) -> crate::Result<Value> {

@@ -56,7 +56,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
             "test" => {
                 // A throwaway cluster unless one is configured; stopped when `server`
                 // is dropped, whether the tests pass or not.
-                let server = postgres::provide(&target_dir(root), true)?;
+                let server = postgres::provide(&crate::target_dir(root), true)?;
                 let mut env = Vec::new();
                 if let Some(url) = server.url() {
                     env.push((postgres::URL_ENV, url));
@@ -116,13 +116,6 @@ fn cargo(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<(), String>
     } else {
         Err(format!("`cargo {}` failed ({status})", args.join(" ")))
     }
-}
-
-/// The cargo target directory: `CARGO_TARGET_DIR` when set, else `<root>/target`.
-fn target_dir(root: &Path) -> std::path::PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| root.join("target"))
 }
 
 /// A PostgreSQL server for the tests and benchmarks: the one named by

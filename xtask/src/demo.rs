@@ -365,7 +365,7 @@ pub(crate) fn run(args: &[String]) -> crate::Result {
     };
     let started = Instant::now();
     let root = crate::workspace_root()?;
-    let target = target_dir(&root);
+    let target = crate::target_dir(&root);
     let out = options.out.unwrap_or_else(|| target.join("demo"));
     fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
     let plan = if options.quick {
@@ -458,22 +458,6 @@ pub(crate) fn write_outputs(
     let svg_path = out.join("isolation.svg");
     fs::write(&svg_path, svg).map_err(|e| format!("{}: {e}", svg_path.display()))?;
     Ok((json_path, svg_path))
-}
-
-/// Cargo's target directory, as `cargo metadata` reports it (which honours
-/// `CARGO_TARGET_DIR` and `build.target-dir`); `<root>/target` if that fails.
-fn target_dir(root: &Path) -> PathBuf {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    Command::new(cargo)
-        .current_dir(root)
-        .args(["metadata", "--format-version", "1", "--no-deps"])
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .and_then(|o| serde_json::from_slice::<Value>(&o.stdout).ok())
-        .and_then(|v| v["target_directory"].as_str().map(PathBuf::from))
-        .or_else(|| std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from))
-        .unwrap_or_else(|| root.join("target"))
 }
 
 /// The service in `mode` on a free loopback port, with the shipped configuration

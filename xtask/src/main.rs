@@ -46,6 +46,23 @@ fn workspace_root() -> Result<std::path::PathBuf> {
         .to_path_buf())
 }
 
+/// Cargo's target directory, as `cargo metadata` reports it (which also honours
+/// `CARGO_TARGET_DIR` and `build.target-dir`); `<root>/target` if that fails.
+fn target_dir(root: &std::path::Path) -> std::path::PathBuf {
+    use std::path::PathBuf;
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    std::process::Command::new(cargo)
+        .current_dir(root)
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .and_then(|o| serde_json::from_slice::<serde_json::Value>(&o.stdout).ok())
+        .and_then(|v| v["target_directory"].as_str().map(PathBuf::from))
+        .or_else(|| std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from))
+        .unwrap_or_else(|| root.join("target"))
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (command, rest) = match args.split_first() {
