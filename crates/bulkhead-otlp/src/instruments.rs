@@ -1,6 +1,7 @@
 //! OpenTelemetry instruments with the names and meaning of the Prometheus metrics.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use bulkhead_core::names::*;
@@ -52,6 +53,26 @@ impl Compartments {
                 c.name(),
             );
         }
+    }
+}
+
+/// The figures only some kinds have, as read for the collection numbered `collection`.
+#[derive(Default)]
+struct KindFigures {
+    collection: u64,
+    values: Vec<(KeyValue, &'static str, f64)>,
+}
+
+impl KindFigures {
+    fn refresh(&mut self, compartments: &Compartments, collection: u64) {
+        self.values.clear();
+        for c in compartments.snapshot() {
+            let label = KeyValue::new(LABEL_BULKHEAD, Value::from(c.name().to_owned()));
+            c.report_figures(&mut |name, value| {
+                self.values.push((label.clone(), name, value));
+            });
+        }
+        self.collection = collection;
     }
 }
 
@@ -232,22 +253,31 @@ pub(crate) fn observables(meter: &Meter, compartments: &Compartments) -> Observa
         ),
     ];
     debug_assert_eq!(kind_figures.len(), KIND_METRICS.len());
+    // Read once per collection for all four gauges: reading can be a sample (a runtime
+    // without a sampler takes one, covering the time since the previous one), so one
+    // read per gauge would cost four samples and leave the later ones an interval of
+    // almost nothing. Each callback runs once per collection, so its own call count
+    // numbers the collection; the first callback of a collection refreshes the figures.
+    let figures: Arc<Mutex<KindFigures>> = Arc::default();
     for (metric, description) in kind_figures {
         debug_assert!(KIND_METRICS.contains(&metric));
         let set = compartments.clone();
+        let figures = Arc::clone(&figures);
+        let calls = AtomicU64::new(0);
         kept.push(Box::new(
             meter
                 .f64_observable_gauge(metric)
                 .with_description(description)
                 .with_callback(move |observer: &dyn AsyncInstrument<f64>| {
-                    for c in set.snapshot() {
-                        c.report_figures(&mut |name, value| {
-                            if name == metric {
-                                let label =
-                                    KeyValue::new(LABEL_BULKHEAD, Value::from(c.name().to_owned()));
-                                observer.observe(value, &[label]);
-                            }
-                        });
+                    let collection = calls.fetch_add(1, Ordering::Relaxed) + 1;
+                    let mut figures = figures.lock().unwrap_or_else(PoisonError::into_inner);
+                    if figures.collection < collection {
+                        figures.refresh(&set, collection);
+                    }
+                    for (label, name, value) in &figures.values {
+                        if *name == metric {
+                            observer.observe(*value, std::slice::from_ref(label));
+                        }
                     }
                 })
                 .build(),
