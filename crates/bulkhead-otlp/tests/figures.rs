@@ -76,7 +76,11 @@ fn kind_figures_are_read_once_per_collection_for_every_gauge() {
 
     for collection in 1..=3 {
         meter_provider.force_flush().unwrap();
-        assert_eq!(reads.load(Ordering::SeqCst), collection, "one read per collection");
+        assert_eq!(
+            reads.load(Ordering::SeqCst),
+            collection,
+            "one read per collection"
+        );
         assert_eq!(gauge(&exported, POOL_SIZE, "db"), Some(3.0));
         // Every gauge of a collection shows the same read.
         assert_eq!(gauge(&exported, POOL_IDLE, "db"), Some(collection as f64));
