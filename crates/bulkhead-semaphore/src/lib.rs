@@ -11,8 +11,10 @@
 //! - Live [`resize`](SemaphoreBulkhead::resize) without blocking and without cancelling
 //!   in-flight calls; [`close`](SemaphoreBulkhead::close) refuses new and waiting callers.
 //! - Exact [`Stats`] and exactly-once events to an [`Observer`].
-//! - Zero heap allocations per admitted call when a slot is free, and no clock read
-//!   unless an observer is attached.
+//! - Zero heap allocations per admitted call when a slot is free (a thread's first
+//!   admission allocates its admission count), no locked instruction besides the
+//!   compare-and-swaps on the permit word, and no clock read unless an observer is
+//!   attached.
 //!
 //! # Example
 //!
@@ -46,6 +48,7 @@
 #![warn(missing_docs)]
 
 mod config;
+mod counter;
 mod permit;
 mod semaphore;
 mod state;

@@ -14,6 +14,7 @@ use bulkhead_core::{
 };
 use tokio::sync::Semaphore;
 
+use crate::counter::PerThreadCount;
 use crate::permit::{Held, OwnedSemaphorePermit, Recorded, SemaphorePermit};
 use crate::state::{Enqueue, NoPermit, PermitState};
 use crate::SemaphoreConfig;
@@ -72,7 +73,8 @@ pub(crate) struct Inner {
 
 #[derive(Default)]
 struct Counters {
-    admitted: AtomicU64,
+    /// Counted per thread: the one counter on the path of every admission.
+    admitted: PerThreadCount,
     full: AtomicU64,
     queue_full: AtomicU64,
     timeout: AtomicU64,
@@ -219,7 +221,8 @@ impl SemaphoreBulkhead {
     /// Takes a free slot without waiting.
     ///
     /// Fails with [`RejectReason::Full`] when none is free (whatever `max_wait` says) and
-    /// [`RejectReason::Closed`] after [`close`](Self::close). Never allocates.
+    /// [`RejectReason::Closed`] after [`close`](Self::close). Allocates only on a
+    /// thread's first admission in this compartment, for the thread's admission count.
     #[inline]
     pub fn try_acquire(&self) -> Result<SemaphorePermit<'_>, Rejected> {
         let held = self.inner.try_admit()?;
@@ -238,6 +241,22 @@ impl SemaphoreBulkhead {
             inner: Arc::clone(&self.inner),
             held,
         })
+    }
+
+    /// Takes a free slot if there is one, as [`acquire`](Self::acquire) does first, and
+    /// otherwise returns `None` without counting a rejection: for a caller that then
+    /// waits through [`acquire`](Self::acquire), where the decision is made and counted.
+    ///
+    /// Cheaper than creating and polling an [`Acquire`] when slots are usually free.
+    #[inline]
+    pub fn acquire_if_free(&self) -> Option<SemaphorePermit<'_>> {
+        match self.inner.state.try_take() {
+            Ok(()) => Some(SemaphorePermit {
+                inner: &self.inner,
+                held: self.inner.admitted(Duration::ZERO),
+            }),
+            Err(_) => None,
+        }
     }
 
     /// Takes a slot, waiting as configured.
@@ -483,7 +502,7 @@ impl Inner {
 
     #[inline]
     fn admitted(&self, wait: Duration) -> Held {
-        self.counters.admitted.fetch_add(1, Ordering::Relaxed);
+        self.counters.admitted.add_one();
         let since = self
             .observer
             .as_ref()
@@ -571,7 +590,7 @@ impl Inner {
         // back, so in this order `admitted - held - others` can only understate the
         // successes, never overstate them; the figure is clamped to the highest one
         // already reported so it never goes backwards. Once quiet it is exact.
-        let admitted = c.admitted.load(Ordering::Acquire);
+        let admitted = c.admitted.load();
         let permits = self.state.snapshot();
         let failed = c.failed.load(Ordering::Acquire);
         let panicked = c.panicked.load(Ordering::Acquire);
@@ -648,8 +667,9 @@ type WaitFuture<'a> = Pin<Box<dyn Future<Output = Result<Held, Rejected>> + Send
 
 /// The future returned by [`SemaphoreBulkhead::acquire`].
 ///
-/// Takes a free slot on its first poll without allocating; only a caller that has to
-/// wait allocates its place in the queue. Dropping it while it waits gives the place
+/// Takes a free slot on its first poll without allocating (after a thread's first
+/// admission in the compartment); only a caller that has to wait allocates its place in
+/// the queue. Dropping it while it waits gives the place
 /// up.
 #[must_use = "futures do nothing unless polled"]
 pub struct Acquire<'a> {
