@@ -1,11 +1,14 @@
 //! The bb8 compartment.
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
-use bb8::{ManageConnection, Pool, RunError};
-use bulkhead_core::{CallError, ConfigError, SharedObserver};
-use bulkhead_pool::{PoolConfig, PoolGate, Slot};
+use bb8::{ManageConnection, Pool, PooledConnection, RunError};
+use bulkhead_core::{CallError, ConfigError, Rejected, SharedObserver};
+use bulkhead_pool::{Acquire, AcquireOwned, PoolConfig, PoolGate, Slot};
 
 use crate::error::ErrorLog;
 use crate::{PoolError, PoolErrors, PoolStatus, Pooled};
@@ -129,22 +132,6 @@ impl<M: ManageConnection> fmt::Debug for Bb8Builder<M> {
     }
 }
 
-/// Gets a connection from bb8 (`$get`) for an admitted checkout holding `$slot`.
-///
-/// Written out in each checkout method rather than as an inner async fn: one state
-/// machine instead of two measurably cheapens the uncontended path.
-macro_rules! checkout {
-    ($bulkhead:expr, $slot:expr, $get:expr) => {{
-        let mut slot = $slot;
-        let seen = $bulkhead.errors.as_ref().map(|errors| errors.count());
-        slot.checking_out();
-        let result = $get
-            .await
-            .map_err(|error| $bulkhead.pool_error(error, seen));
-        slot.finish(result, Pooled::new)
-    }};
-}
-
 impl<M: ManageConnection> Bb8Bulkhead<M> {
     /// Wraps `pool` in a compartment called `name`, refusing an invalid configuration.
     pub fn new(
@@ -177,35 +164,42 @@ impl<M: ManageConnection> Bb8Bulkhead<M> {
     /// fails with [`CallError::Backend`] and [`PoolError::TimedOut`], and counts as a
     /// failed call.
     ///
-    /// Dropping the future while it waits for a slot gives its place up (counted in
+    /// Nothing happens until the future is polled. Dropping it while it waits for a
+    /// slot gives its place up (counted in
     /// [`Stats::abandoned`](bulkhead_core::Stats::abandoned)); dropping it while bb8
     /// opens a connection counts as a cancelled call. Must run inside a tokio runtime
     /// with time enabled.
-    pub async fn get(&self) -> Result<Pooled<'_, M>, CheckoutError<M::Error>> {
-        let permit = self.gate.acquire().await?;
-        checkout!(self, Slot::Borrowed(permit), self.pool.get())
+    pub fn get(
+        &self,
+    ) -> impl Future<Output = Result<Pooled<'_, M>, CheckoutError<M::Error>>> + Send + '_ {
+        Checkout::new(self, Wait::default(), self.pool.get())
     }
 
     /// Like [`get`](Self::get), with a connection that owns handles to the compartment
     /// and the pool: `'static`, for spawned tasks.
-    pub async fn get_owned(&self) -> Result<Pooled<'static, M>, CheckoutError<M::Error>> {
-        let permit = self.gate.acquire_owned().await?;
-        checkout!(self, Slot::Owned(permit), self.pool.get_owned())
+    pub fn get_owned(
+        &self,
+    ) -> impl Future<Output = Result<Pooled<'static, M>, CheckoutError<M::Error>>> + Send + '_ {
+        Checkout::new(self, WaitOwned::default(), self.pool.get_owned())
     }
 
     /// A connection only if a slot is free now; never waits for one.
     ///
     /// Fails with [`RejectReason::Full`](bulkhead_core::RejectReason::Full) when none is
-    /// free, whatever `max_wait` says. Still async: bb8 may check or open the
-    /// connection.
-    pub async fn try_get(&self) -> Result<Pooled<'_, M>, CheckoutError<M::Error>> {
-        checkout!(self, self.gate.try_acquire()?, self.pool.get())
+    /// free, whatever `max_wait` says. Still a future: bb8 may check or open the
+    /// connection. The slot is taken when the future is first polled.
+    pub fn try_get(
+        &self,
+    ) -> impl Future<Output = Result<Pooled<'_, M>, CheckoutError<M::Error>>> + Send + '_ {
+        Checkout::new(self, TryNow, self.pool.get())
     }
 
     /// Like [`try_get`](Self::try_get), with a connection that owns handles to the
     /// compartment and the pool.
-    pub async fn try_get_owned(&self) -> Result<Pooled<'static, M>, CheckoutError<M::Error>> {
-        checkout!(self, self.gate.try_acquire_owned()?, self.pool.get_owned())
+    pub fn try_get_owned(
+        &self,
+    ) -> impl Future<Output = Result<Pooled<'static, M>, CheckoutError<M::Error>>> + Send + '_ {
+        Checkout::new(self, TryNowOwned, self.pool.get_owned())
     }
 
     /// The most recent pool error reported after the first `seen` ones.
@@ -241,3 +235,166 @@ impl<M: ManageConnection> Bb8Bulkhead<M> {
 }
 
 bulkhead_pool::impl_pool_compartment!([M: ManageConnection] Bb8Bulkhead<M>);
+
+/// How a checkout takes its slot from the compartment's gate (borrowed for `'c`):
+/// polled until it yields a slot for `'o` or a rejection.
+trait Admit<'c, 'o>: Unpin {
+    fn poll_admit(
+        &mut self,
+        gate: &'c PoolGate,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Slot<'o>, Rejected>>;
+}
+
+/// Waits for a slot borrowed from the compartment.
+#[derive(Default)]
+struct Wait<'c> {
+    acquire: Option<Acquire<'c>>,
+}
+
+impl<'c> Wait<'c> {
+    #[cold]
+    #[inline(never)]
+    fn poll_wait(
+        &mut self,
+        gate: &'c PoolGate,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Slot<'c>, Rejected>> {
+        let acquire = self.acquire.get_or_insert_with(|| gate.acquire());
+        Pin::new(acquire).poll(cx).map_ok(Slot::Borrowed)
+    }
+}
+
+impl<'c> Admit<'c, 'c> for Wait<'c> {
+    #[inline(always)]
+    fn poll_admit(
+        &mut self,
+        gate: &'c PoolGate,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Slot<'c>, Rejected>> {
+        if self.acquire.is_none() {
+            if let Some(permit) = gate.acquire_if_free() {
+                return Poll::Ready(Ok(Slot::Borrowed(permit)));
+            }
+        }
+        self.poll_wait(gate, cx)
+    }
+}
+
+/// Waits for a slot that owns a handle to the compartment.
+#[derive(Default)]
+struct WaitOwned {
+    acquire: Option<AcquireOwned>,
+}
+
+impl<'c> Admit<'c, 'static> for WaitOwned {
+    #[inline]
+    fn poll_admit(
+        &mut self,
+        gate: &'c PoolGate,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Slot<'static>, Rejected>> {
+        let acquire = self.acquire.get_or_insert_with(|| gate.acquire_owned());
+        Pin::new(acquire).poll(cx).map_ok(Slot::Owned)
+    }
+}
+
+/// Takes a free slot borrowed from the compartment, or is refused, without waiting.
+struct TryNow;
+
+impl<'c> Admit<'c, 'c> for TryNow {
+    #[inline]
+    fn poll_admit(
+        &mut self,
+        gate: &'c PoolGate,
+        _: &mut Context<'_>,
+    ) -> Poll<Result<Slot<'c>, Rejected>> {
+        Poll::Ready(gate.try_acquire())
+    }
+}
+
+/// Takes a free slot that owns a handle to the compartment, or is refused, without
+/// waiting.
+struct TryNowOwned;
+
+impl<'c> Admit<'c, 'static> for TryNowOwned {
+    #[inline]
+    fn poll_admit(
+        &mut self,
+        gate: &'c PoolGate,
+        _: &mut Context<'_>,
+    ) -> Poll<Result<Slot<'static>, Rejected>> {
+        Poll::Ready(gate.try_acquire_owned())
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A checkout: takes a slot through `A`, then a connection from bb8 (`get`), and
+    /// pairs them.
+    ///
+    /// Written out rather than as an `async fn`: the compiler then inlines the whole
+    /// uncontended path into the caller, which measurably cheapens every checkout.
+    struct Checkout<'a, 'c, M: ManageConnection, A, F> {
+        // Declared first so it is dropped first: whatever bb8 was doing ends before
+        // the slot goes back.
+        #[pin]
+        get: F,
+        // Held from admission until the pool answers.
+        slot: Option<Slot<'a>>,
+        // Polled while there is no slot.
+        admit: A,
+        bulkhead: &'c Bb8Bulkhead<M>,
+        // The pool's error count when the slot was taken.
+        seen: Option<u64>,
+    }
+}
+
+impl<'a, 'c, M: ManageConnection, A, F> Checkout<'a, 'c, M, A, F> {
+    fn new(bulkhead: &'c Bb8Bulkhead<M>, admit: A, get: F) -> Self {
+        Checkout {
+            get,
+            slot: None,
+            admit,
+            bulkhead,
+            seen: None,
+        }
+    }
+}
+
+impl<'a, 'c, M, A, F> Future for Checkout<'a, 'c, M, A, F>
+where
+    M: ManageConnection,
+    A: Admit<'c, 'a>,
+    F: Future<Output = Result<PooledConnection<'a, M>, RunError<M::Error>>>,
+{
+    type Output = Result<Pooled<'a, M>, CheckoutError<M::Error>>;
+
+    #[inline(always)]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        // Polled again after it completed, a checkout takes a new slot and then panics
+        // in bb8's finished future; the slot goes back as a panicked call.
+        if this.slot.is_none() {
+            let bulkhead: &'c Bb8Bulkhead<M> = this.bulkhead;
+            let mut slot = match this.admit.poll_admit(&bulkhead.gate, cx) {
+                Poll::Ready(Ok(slot)) => slot,
+                Poll::Ready(Err(rejected)) => {
+                    return Poll::Ready(Err(CallError::Rejected(rejected)))
+                }
+                Poll::Pending => return Poll::Pending,
+            };
+            slot.checking_out();
+            *this.seen = this.bulkhead.errors.as_ref().map(|errors| errors.count());
+            *this.slot = Some(slot);
+        }
+        let result = std::task::ready!(this.get.poll(cx));
+        let slot = this
+            .slot
+            .take()
+            .expect("a checkout holds its slot until bb8 answers");
+        let (bulkhead, seen) = (*this.bulkhead, *this.seen);
+        Poll::Ready(slot.finish(result, Pooled::new, |error| {
+            bulkhead.pool_error(error, seen)
+        }))
+    }
+}

@@ -153,9 +153,11 @@ macro_rules! checkout {
         let mut slot = $slot;
         slot.checking_out();
         let result = $bulkhead.pool.timeout_get(&$bulkhead.timeouts).await;
-        slot.finish(result, |object, slot| {
-            Pooled::new(object, slot, $bulkhead.discard)
-        })
+        slot.finish(
+            result,
+            |object, slot| Pooled::new(object, slot, $bulkhead.discard),
+            |error| error,
+        )
     }};
 }
 

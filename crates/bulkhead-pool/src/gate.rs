@@ -4,7 +4,9 @@ use std::fmt;
 use std::sync::Arc;
 
 use bulkhead_core::{CompartmentInfo, ConfigError, Rejected, SharedObserver, Stats};
-use bulkhead_semaphore::{Acquire, AcquireOwned, SemaphoreBulkhead, SemaphoreConfig};
+use bulkhead_semaphore::{
+    Acquire, AcquireOwned, SemaphoreBulkhead, SemaphoreConfig, SemaphorePermit,
+};
 
 use crate::config::check_max_size;
 use crate::{PoolConfig, Slot};
@@ -72,6 +74,14 @@ impl PoolGate {
     /// The compartment's name and kind.
     pub fn info(&self) -> &CompartmentInfo {
         bulkhead_core::Compartment::info(&self.semaphore)
+    }
+
+    /// A free slot if there is one, without counting a rejection when there is none;
+    /// wrap the permit in [`Slot::Borrowed`]. A checkout that gets `None` then waits
+    /// through [`acquire`](Self::acquire).
+    #[inline]
+    pub fn acquire_if_free(&self) -> Option<SemaphorePermit<'_>> {
+        self.semaphore.acquire_if_free()
     }
 
     /// Waits for a slot as configured; wrap the permit in [`Slot::Borrowed`].

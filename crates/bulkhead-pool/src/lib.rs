@@ -43,7 +43,7 @@
 //!     let mut slot = Slot::Borrowed(gate.acquire().await?);
 //!     slot.checking_out();
 //!     let opened = open().await;
-//!     slot.finish(opened, |connection, slot| Checkout { connection, slot })
+//!     slot.finish(opened, |connection, slot| Checkout { connection, slot }, |e| e)
 //! }
 //!
 //! # #[tokio::main(flavor = "current_thread")]
@@ -90,6 +90,7 @@ pub use bulkhead_core::{
     Admitted, CallError, Compartment, CompartmentInfo, ConfigError, Finished, NoopObserver,
     Observer, Outcome, Permit, RejectReason, Rejected, SharedObserver, Stats,
 };
+pub use bulkhead_semaphore::{Acquire, AcquireOwned, SemaphorePermit};
 pub use config::{check_max_size, PoolConfig, MAX_SIZE_LIMIT};
 pub use gate::PoolGate;
 pub use slot::Slot;

@@ -247,6 +247,37 @@ macro_rules! checkout_tests {
         }
 
         #[tokio::test(start_paused = true)]
+        async fn a_checkout_takes_its_slot_when_first_polled_and_owned_ones_wait_in_turn() {
+            let things = compartment(1, PoolConfig::default().max_wait(Duration::from_secs(1)));
+            let created = (
+                things.get(),
+                things.get_owned(),
+                things.try_get(),
+                things.try_get_owned(),
+            );
+            let stats = things.stats();
+            assert_eq!(
+                (stats.in_use, stats.attempts()),
+                (0, 0),
+                "nothing polled yet"
+            );
+            drop(created);
+            assert_eq!(things.stats().attempts(), 0);
+
+            let held = things.get().await.unwrap();
+            let waiter = tokio::spawn({
+                let things = things.clone();
+                async move { things.get_owned().await.map(|c| c.id) }
+            });
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            assert_eq!(things.stats().waiting, 1);
+            drop(held);
+            assert_eq!(waiter.await.unwrap().unwrap(), 1);
+            let stats = things.stats();
+            assert_eq!((stats.admitted, stats.in_use, stats.waiting), (2, 0, 0));
+        }
+
+        #[tokio::test(start_paused = true)]
         async fn close_refuses_new_and_waiting_checkouts() {
             let things = compartment(1, PoolConfig::default().max_wait(Duration::from_secs(5)));
             let held = things.get_owned().await.unwrap();
