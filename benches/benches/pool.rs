@@ -9,20 +9,25 @@
 //!   the PostgreSQL binaries are installed).
 //!
 //! Every bench drives one `block_on` per sample around a plain loop on a current-thread
-//! runtime. The PostgreSQL benches measure the CPU time of that thread (the client, its
-//! pool and tokio-postgres' connection task), not wall time: on shared CPUs a loopback
-//! round trip swings between about 12 us and 90 us for seconds at a time with the
-//! machine's load, which would decide any comparison of two benches run one after the
-//! other, while what a pool adds to a query is work on the client's CPU. The two sides
-//! of a comparison alternate in blocks, so both keep their connections equally warm.
+//! runtime, and the two sides of a comparison alternate in blocks. Measured one after
+//! the other, bare bb8 took anywhere from 199 to 210 ns in three back-to-back runs while
+//! ours held at 238 ns, which moved the ratio between 1.13x and 1.20x; alternating, both
+//! see the same machine.
+//!
+//! The PostgreSQL benches measure the CPU time of that thread (the client, its pool and
+//! tokio-postgres' connection task), not wall time: on shared CPUs a loopback round trip
+//! swings between about 12 us and 90 us for seconds at a time with the machine's load,
+//! which would decide any comparison of two benches run one after the other, while what a
+//! pool adds to a query is work on the client's CPU. There the alternation also keeps
+//! both sides' connections equally warm.
 
 use std::convert::Infallible;
 use std::hint::black_box;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bulkhead_bb8::postgres::PgPool as Bb8PgPool;
 use bulkhead_bb8::Bb8Bulkhead;
-use bulkhead_benches::{async_loop, current_thread_runtime, paired_loop, quick, timing};
+use bulkhead_benches::{current_thread_runtime, paired_loop, quick, timing};
 use bulkhead_deadpool::postgres::{PgPool as DeadpoolPgPool, PgPoolConfig};
 use bulkhead_deadpool::{DeadpoolBulkhead, PoolConfig};
 use cpu_time::ThreadTime;
@@ -35,6 +40,10 @@ use tokio_postgres::NoTls;
 const POOL_SIZE: usize = 8;
 /// The server of the PostgreSQL group.
 const PG_URL_ENV: &str = "BULKHEAD_TEST_PG_URL";
+
+/// Checkouts per block of the in-memory comparisons: both sides alternate every 256
+/// checkouts (about 50 us), so a drift in the machine's load weighs on both alike.
+const CHECKOUT_BLOCK: u64 = 256;
 
 /// Round trips per block: reading the thread's CPU clock is a system call, so it is
 /// read once per block.
@@ -94,14 +103,24 @@ fn checkout(c: &mut Criterion) {
     let ours =
         DeadpoolBulkhead::new("bench", deadpool(), PoolConfig::default()).expect("valid config");
     group.bench_function("deadpool get+drop", |b| {
-        async_loop!(b, rt, {
-            drop(black_box(bare.get().await.expect("object")));
-        })
+        paired_loop!(
+            b,
+            rt,
+            Instant,
+            CHECKOUT_BLOCK,
+            { drop(black_box(bare.get().await.expect("object"))) },
+            { drop(black_box(ours.get().await.expect("object"))) }
+        )
     });
     group.bench_function("ours deadpool get+drop", |b| {
-        async_loop!(b, rt, {
-            drop(black_box(ours.get().await.expect("object")));
-        })
+        paired_loop!(
+            b,
+            rt,
+            Instant,
+            CHECKOUT_BLOCK,
+            { drop(black_box(ours.get().await.expect("object"))) },
+            { drop(black_box(bare.get().await.expect("object"))) }
+        )
     });
 
     // bb8 starts its reaper on the runtime it is built in.
@@ -117,14 +136,24 @@ fn checkout(c: &mut Criterion) {
     let bare = bb8();
     let ours = Bb8Bulkhead::new("bench", bb8(), PoolConfig::default()).expect("valid config");
     group.bench_function("bb8 get+drop", |b| {
-        async_loop!(b, rt, {
-            drop(black_box(bare.get().await.expect("connection")));
-        })
+        paired_loop!(
+            b,
+            rt,
+            Instant,
+            CHECKOUT_BLOCK,
+            { drop(black_box(bare.get().await.expect("connection"))) },
+            { drop(black_box(ours.get().await.expect("connection"))) }
+        )
     });
     group.bench_function("ours bb8 get+drop", |b| {
-        async_loop!(b, rt, {
-            drop(black_box(ours.get().await.expect("connection")));
-        })
+        paired_loop!(
+            b,
+            rt,
+            Instant,
+            CHECKOUT_BLOCK,
+            { drop(black_box(ours.get().await.expect("connection"))) },
+            { drop(black_box(bare.get().await.expect("connection"))) }
+        )
     });
     group.finish();
 }
