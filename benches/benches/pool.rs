@@ -19,7 +19,8 @@
 //! swings between about 12 us and 90 us for seconds at a time with the machine's load,
 //! which would decide any comparison of two benches run one after the other, while what a
 //! pool adds to a query is work on the client's CPU. There the alternation also keeps
-//! both sides' connections equally warm.
+//! both sides' connections equally warm, and the client runs on the CPU the cluster
+//! `cargo xtask bench` starts is pinned to (see `pin_to_server_cpu`).
 
 use std::convert::Infallible;
 use std::hint::black_box;
@@ -40,6 +41,8 @@ use tokio_postgres::NoTls;
 const POOL_SIZE: usize = 8;
 /// The server of the PostgreSQL group.
 const PG_URL_ENV: &str = "BULKHEAD_TEST_PG_URL";
+/// The CPU that server runs on, when `cargo xtask bench` started it.
+const PG_CPU_ENV: &str = "BULKHEAD_BENCH_PG_CPU";
 
 /// Checkouts per block of the in-memory comparisons: both sides alternate every 256
 /// checkouts (about 50 us), so a drift in the machine's load weighs on both alike.
@@ -108,8 +111,10 @@ fn checkout(c: &mut Criterion) {
             rt,
             Instant,
             CHECKOUT_BLOCK,
-            { drop(black_box(bare.get().await.expect("object"))) },
-            { drop(black_box(ours.get().await.expect("object"))) }
+            "pool-checkout.deadpool",
+            measure peer,
+            { drop(black_box(ours.get().await.expect("object"))) },
+            { drop(black_box(bare.get().await.expect("object"))) }
         )
     });
     group.bench_function("ours deadpool get+drop", |b| {
@@ -118,6 +123,8 @@ fn checkout(c: &mut Criterion) {
             rt,
             Instant,
             CHECKOUT_BLOCK,
+            "pool-checkout.deadpool",
+            measure ours,
             { drop(black_box(ours.get().await.expect("object"))) },
             { drop(black_box(bare.get().await.expect("object"))) }
         )
@@ -141,8 +148,10 @@ fn checkout(c: &mut Criterion) {
             rt,
             Instant,
             CHECKOUT_BLOCK,
-            { drop(black_box(bare.get().await.expect("connection"))) },
-            { drop(black_box(ours.get().await.expect("connection"))) }
+            "pool-checkout.bb8",
+            measure peer,
+            { drop(black_box(ours.get().await.expect("connection"))) },
+            { drop(black_box(bare.get().await.expect("connection"))) }
         )
     });
     group.bench_function("ours bb8 get+drop", |b| {
@@ -151,6 +160,8 @@ fn checkout(c: &mut Criterion) {
             rt,
             Instant,
             CHECKOUT_BLOCK,
+            "pool-checkout.bb8",
+            measure ours,
             { drop(black_box(ours.get().await.expect("connection"))) },
             { drop(black_box(bare.get().await.expect("connection"))) }
         )
@@ -166,6 +177,7 @@ fn postgres(c: &mut Criterion) {
         );
         return;
     };
+    pin_to_server_cpu();
     // tokio-postgres needs the runtime's I/O driver.
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -202,8 +214,10 @@ fn postgres(c: &mut Criterion) {
             rt,
             ThreadTime,
             QUERY_BLOCK,
-            { select_1(&bare.get().await.expect("connection")).await },
-            { select_1(&ours.get().await.expect("connection")).await }
+            "pool-postgres.deadpool",
+            measure peer,
+            { select_1(&ours.get().await.expect("connection")).await },
+            { select_1(&bare.get().await.expect("connection")).await }
         )
     });
     group.bench_function("ours deadpool SELECT 1", |b| {
@@ -212,6 +226,8 @@ fn postgres(c: &mut Criterion) {
             rt,
             ThreadTime,
             QUERY_BLOCK,
+            "pool-postgres.deadpool",
+            measure ours,
             { select_1(&ours.get().await.expect("connection")).await },
             { select_1(&bare.get().await.expect("connection")).await }
         )
@@ -237,8 +253,10 @@ fn postgres(c: &mut Criterion) {
             rt,
             ThreadTime,
             QUERY_BLOCK,
-            { select_1(&bare.get().await.expect("connection")).await },
-            { select_1(&ours.get().await.expect("connection")).await }
+            "pool-postgres.bb8",
+            measure peer,
+            { select_1(&ours.get().await.expect("connection")).await },
+            { select_1(&bare.get().await.expect("connection")).await }
         )
     });
     group.bench_function("ours bb8 SELECT 1", |b| {
@@ -247,11 +265,35 @@ fn postgres(c: &mut Criterion) {
             rt,
             ThreadTime,
             QUERY_BLOCK,
+            "pool-postgres.bb8",
+            measure ours,
             { select_1(&ours.get().await.expect("connection")).await },
             { select_1(&bare.get().await.expect("connection")).await }
         )
     });
     group.finish();
+}
+
+/// Moves this thread (the client: runtime, pools and connection tasks) to the CPU the
+/// throwaway cluster runs on, `BULKHEAD_BENCH_PG_CPU` (set by `cargo xtask bench`). The
+/// client's CPU time per query depends on where the server's processes run: on the
+/// development machine about 10 us beside them and 25 us on the other CPU, a placement
+/// the scheduler changes for seconds at a time and not alike for two pools.
+fn pin_to_server_cpu() {
+    let Some(cpu) = std::env::var(PG_CPU_ENV).ok() else {
+        eprintln!(
+            "pool-postgres: {PG_CPU_ENV} is not set, the client is not pinned: figures may \
+             switch between two levels with the scheduler's placement"
+        );
+        return;
+    };
+    let id = cpu
+        .parse()
+        .unwrap_or_else(|_| panic!("{PG_CPU_ENV}={cpu:?} is not a CPU number"));
+    assert!(
+        core_affinity::set_for_current(core_affinity::CoreId { id }),
+        "cannot pin the client to CPU {id} ({PG_CPU_ENV})"
+    );
 }
 
 /// One round trip.

@@ -107,14 +107,23 @@ fn dispatch(c: &mut Criterion) {
             caller,
             Instant,
             DISPATCH_BLOCK,
+            "runtime-dispatch.execute",
+            measure ours,
             { ours_execute().await },
             { raw_spawn().await }
         )
     });
     group.bench_function("raw Handle::spawn", |b| {
-        paired_loop!(b, caller, Instant, DISPATCH_BLOCK, { raw_spawn().await }, {
-            ours_execute().await
-        })
+        paired_loop!(
+            b,
+            caller,
+            Instant,
+            DISPATCH_BLOCK,
+            "runtime-dispatch.execute",
+            measure peer,
+            { ours_execute().await },
+            { raw_spawn().await }
+        )
     });
     group.bench_function("ours RuntimeLayer", |b| {
         paired_loop!(
@@ -122,6 +131,8 @@ fn dispatch(c: &mut Criterion) {
             caller,
             Instant,
             DISPATCH_BLOCK,
+            "runtime-dispatch.layer",
+            measure ours,
             { through_layer().await },
             { through_executor().await }
         )
@@ -132,8 +143,10 @@ fn dispatch(c: &mut Criterion) {
             caller,
             Instant,
             DISPATCH_BLOCK,
-            { through_executor().await },
-            { through_layer().await }
+            "runtime-dispatch.layer",
+            measure peer,
+            { through_layer().await },
+            { through_executor().await }
         )
     });
     group.bench_function("tokio::spawn (caller's runtime)", |b| {
@@ -153,6 +166,8 @@ fn dispatch(c: &mut Criterion) {
             caller,
             ProcessTime,
             DISPATCH_BLOCK,
+            "runtime-dispatch-cpu.execute",
+            measure ours,
             { ours_execute().await },
             { raw_spawn().await }
         )
@@ -163,8 +178,10 @@ fn dispatch(c: &mut Criterion) {
             caller,
             ProcessTime,
             DISPATCH_BLOCK,
-            { raw_spawn().await },
-            { ours_execute().await }
+            "runtime-dispatch-cpu.execute",
+            measure peer,
+            { ours_execute().await },
+            { raw_spawn().await }
         )
     });
     group.bench_function("ours RuntimeLayer", |b| {
@@ -173,6 +190,8 @@ fn dispatch(c: &mut Criterion) {
             caller,
             ProcessTime,
             DISPATCH_BLOCK,
+            "runtime-dispatch-cpu.layer",
+            measure ours,
             { through_layer().await },
             { through_executor().await }
         )
@@ -183,8 +202,10 @@ fn dispatch(c: &mut Criterion) {
             caller,
             ProcessTime,
             DISPATCH_BLOCK,
-            { through_executor().await },
-            { through_layer().await }
+            "runtime-dispatch-cpu.layer",
+            measure peer,
+            { through_layer().await },
+            { through_executor().await }
         )
     });
     group.finish();

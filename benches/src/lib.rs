@@ -22,36 +22,68 @@ macro_rules! async_loop {
     };
 }
 
-/// Measures `iters` runs of `$measured` inside one `block_on` on the tokio runtime `$rt`
-/// with the clock `$clock` (anything with `now()` and `elapsed()`: `Instant`, or
-/// `cpu_time`'s `ThreadTime` and `ProcessTime`), alternating in blocks of `$block` with
-/// as many unmeasured runs of `$paired`. Ours and its peer then run under the same
-/// conditions, rather than one after the other while the load of a shared machine
-/// drifts; the clock is read once per block.
+/// Compares ours with its peer in the same windows: runs `iters` calls of `$ours` and
+/// as many of `$peer` inside one `block_on` on the tokio runtime `$rt`, alternating in
+/// blocks of `$block`, each block timed with the clock `$clock` (anything with `now()`
+/// and `elapsed()`: `Instant`, or `cpu_time`'s `ThreadTime` and `ProcessTime`).
+///
+/// Criterion gets the time of the side named by `measure ours` or `measure peer`, so
+/// each side has its own benchmark; both sides' times of every sample go to
+/// [`record_pair`] under the comparison's name `$pair`, and `cargo xtask bench` checks
+/// the target on the ratio of ours to the peer within the same samples. Two benchmarks
+/// run one after the other can land in different states of a shared machine (thread
+/// wake-ups on this one switch between about 25 and 45 us for seconds at a time); two
+/// sides alternating every block cannot.
 #[macro_export]
 macro_rules! paired_loop {
-    ($b:expr, $rt:expr, $clock:ty, $block:expr, $measured:block, $paired:block) => {
+    ($b:expr, $rt:expr, $clock:ty, $block:expr, $pair:expr, measure ours, $ours:block, $peer:block) => {
+        $crate::paired_loop!(@run $b, $rt, $clock, $block, $pair, true, $ours, $peer)
+    };
+    ($b:expr, $rt:expr, $clock:ty, $block:expr, $pair:expr, measure peer, $ours:block, $peer:block) => {
+        $crate::paired_loop!(@run $b, $rt, $clock, $block, $pair, false, $ours, $peer)
+    };
+    (@run $b:expr, $rt:expr, $clock:ty, $block:expr, $pair:expr, $report_ours:expr, $ours:block, $peer:block) => {
         $b.iter_custom(|iters| {
             $rt.block_on(async {
-                let mut spent = ::std::time::Duration::ZERO;
+                let mut ours_spent = ::std::time::Duration::ZERO;
+                let mut peer_spent = ::std::time::Duration::ZERO;
                 let mut done: u64 = 0;
                 while done < iters {
                     let n = ($block).min(iters - done);
-                    let start = <$clock>::now();
-                    for _ in 0..n $measured
-                    spent += start.elapsed();
-                    for _ in 0..n $paired
+                    // The measured side goes first in each block, as it would alone.
+                    if $report_ours {
+                        let start = <$clock>::now();
+                        for _ in 0..n $ours
+                        ours_spent += start.elapsed();
+                        let start = <$clock>::now();
+                        for _ in 0..n $peer
+                        peer_spent += start.elapsed();
+                    } else {
+                        let start = <$clock>::now();
+                        for _ in 0..n $peer
+                        peer_spent += start.elapsed();
+                        let start = <$clock>::now();
+                        for _ in 0..n $ours
+                        ours_spent += start.elapsed();
+                    }
                     done += n;
                 }
-                spent
+                $crate::record_pair($pair, iters, $block, ours_spent, peer_spent);
+                if $report_ours {
+                    ours_spent
+                } else {
+                    peer_spent
+                }
             })
         })
     };
 }
 
+use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::future::{ready, Ready};
 use std::path::PathBuf;
+use std::sync::Mutex;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -148,5 +180,32 @@ pub fn bench_output_dir() -> PathBuf {
     match std::env::var_os(OUT_DIR_ENV) {
         Some(dir) => PathBuf::from(dir),
         None => target_dir().join("bench"),
+    }
+}
+
+/// The samples of every comparison this process ran: ours' and the peer's time, in ns.
+static PAIRS: Mutex<BTreeMap<String, Vec<[f64; 2]>>> = Mutex::new(BTreeMap::new());
+
+/// Records one sample of the comparison `pair` (from [`paired_loop!`]): `iters` calls of
+/// each side took `ours` and `peer`. Samples shorter than one `block` (criterion's first
+/// warm-up calls) are left out. Rewrites `<bench output>/paired/<pair>.json`, which
+/// `cargo xtask bench` reads: `{"pair", "samples": [[ours_ns, peer_ns], ...]}`.
+pub fn record_pair(pair: &str, iters: u64, block: u64, ours: Duration, peer: Duration) {
+    if iters < block {
+        return;
+    }
+    let mut pairs = PAIRS.lock().unwrap_or_else(|e| e.into_inner());
+    let samples = pairs.entry(pair.to_owned()).or_default();
+    samples.push([ours.as_nanos() as f64, peer.as_nanos() as f64]);
+    let dir = bench_output_dir().join("paired");
+    let written = std::fs::create_dir_all(&dir).and_then(|()| {
+        let text = serde_json::json!({ "pair": pair, "samples": samples }).to_string();
+        std::fs::write(dir.join(format!("{pair}.json")), text)
+    });
+    if let Err(e) = written {
+        panic!(
+            "cannot write the samples of {pair} under {}: {e}",
+            dir.display()
+        );
     }
 }

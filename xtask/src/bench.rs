@@ -3,13 +3,15 @@
 //! Runs `cargo bench -p bulkhead-benches` once, so every area's harness runs. Then reads
 //! criterion's results (`<target>/criterion/<group>/<bench>/new/benchmark.json` for the
 //! names and throughput, `estimates.json` beside it for the median) and the allocation
-//! counts the `allocs` harness writes to `<target>/bench/allocs.json`, checks the targets
-//! in [`TARGETS`], prints the result and writes `<target>/bench/report.json` and
+//! counts the `allocs` harness writes to `<target>/bench/allocs.json` and the samples of
+//! paired comparisons under `<target>/bench/paired/`, checks the targets in
+//! [`TARGETS`], prints the result and writes `<target>/bench/report.json` and
 //! `report.md`.
 //!
 //! A bench that fails to run makes the command fail; a missed target does not (it is
 //! reported with `met: false`).
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -22,6 +24,9 @@ use serde_json::{json, Value};
 const OUT_DIR_ENV: &str = "BULKHEAD_BENCH_DIR";
 /// Turns every harness into a smoke run (see `bulkhead-benches`).
 const QUICK_ENV: &str = "BULKHEAD_BENCH_QUICK";
+/// The CPU the throwaway PostgreSQL cluster runs on, for the PostgreSQL benches to run
+/// their client on too (see `bulkhead-benches`).
+const PG_CPU_ENV: &str = "BULKHEAD_BENCH_PG_CPU";
 
 /// A benchmark, by criterion group and benchmark name.
 type Bench = (&'static str, &'static str);
@@ -32,6 +37,12 @@ enum Check {
     /// target ("at least k times the peer's calls per second") is the time ratio
     /// `<= 1/k`.
     TimeRatio { ours: Bench, peer: Bench, max: f64 },
+    /// The median over the samples of a paired comparison (`paired_loop!` in
+    /// `bulkhead-benches`, written to `<target>/bench/paired/<pair>.json`) of ours' time
+    /// divided by the peer's in the same sample is at most `max`. Both sides ran in
+    /// alternating blocks of the same sample, so a change in the machine's state between
+    /// two benchmarks does not decide the comparison.
+    PairedRatio { pair: &'static str, max: f64 },
     /// Median ns/op of `ours` minus that of `base` is at most `max_ns`: what a feature
     /// adds to a call ("adds at most 40 ns").
     TimeDiff {
@@ -134,33 +145,29 @@ const TARGETS: &[Target] = &[
     // runtime
     Target {
         name: "runtime dispatch: execute vs raw Handle::spawn + JoinHandle",
-        check: Check::TimeRatio {
-            ours: ("runtime-dispatch", "ours execute"),
-            peer: ("runtime-dispatch", "raw Handle::spawn"),
+        check: Check::PairedRatio {
+            pair: "runtime-dispatch.execute",
             max: 1.1,
         },
     },
     Target {
         name: "runtime dispatch: RuntimeLayer vs tower-resilience-executor",
-        check: Check::TimeRatio {
-            ours: ("runtime-dispatch", "ours RuntimeLayer"),
-            peer: ("runtime-dispatch", "tower-resilience-executor"),
+        check: Check::PairedRatio {
+            pair: "runtime-dispatch.layer",
             max: 1.1,
         },
     },
     Target {
         name: "runtime dispatch, CPU time: execute vs raw Handle::spawn + JoinHandle",
-        check: Check::TimeRatio {
-            ours: ("runtime-dispatch-cpu", "ours execute"),
-            peer: ("runtime-dispatch-cpu", "raw Handle::spawn"),
+        check: Check::PairedRatio {
+            pair: "runtime-dispatch-cpu.execute",
             max: 1.1,
         },
     },
     Target {
         name: "runtime dispatch, CPU time: RuntimeLayer vs tower-resilience-executor",
-        check: Check::TimeRatio {
-            ours: ("runtime-dispatch-cpu", "ours RuntimeLayer"),
-            peer: ("runtime-dispatch-cpu", "tower-resilience-executor"),
+        check: Check::PairedRatio {
+            pair: "runtime-dispatch-cpu.layer",
             max: 1.1,
         },
     },
@@ -186,33 +193,29 @@ const TARGETS: &[Target] = &[
     // connection pools
     Target {
         name: "deadpool: checkout+return through the compartment vs bare deadpool get",
-        check: Check::TimeRatio {
-            ours: ("pool-checkout", "ours deadpool get+drop"),
-            peer: ("pool-checkout", "deadpool get+drop"),
+        check: Check::PairedRatio {
+            pair: "pool-checkout.deadpool",
             max: 1.15,
         },
     },
     Target {
         name: "bb8: checkout+return through the compartment vs bare bb8 get",
-        check: Check::TimeRatio {
-            ours: ("pool-checkout", "ours bb8 get+drop"),
-            peer: ("pool-checkout", "bb8 get+drop"),
+        check: Check::PairedRatio {
+            pair: "pool-checkout.bb8",
             max: 1.15,
         },
     },
     Target {
         name: "deadpool-postgres: SELECT 1 through the compartment vs bare deadpool-postgres",
-        check: Check::TimeRatio {
-            ours: ("pool-postgres", "ours deadpool SELECT 1"),
-            peer: ("pool-postgres", "deadpool-postgres SELECT 1"),
+        check: Check::PairedRatio {
+            pair: "pool-postgres.deadpool",
             max: 1.05,
         },
     },
     Target {
         name: "bb8-postgres: SELECT 1 through the compartment vs bare bb8-postgres",
-        check: Check::TimeRatio {
-            ours: ("pool-postgres", "ours bb8 SELECT 1"),
-            peer: ("pool-postgres", "bb8-postgres SELECT 1"),
+        check: Check::PairedRatio {
+            pair: "pool-postgres.bb8",
             max: 1.05,
         },
     },
@@ -287,9 +290,17 @@ pub fn run(args: &[String]) -> crate::Result {
         }
         // The PostgreSQL benches run against `BULKHEAD_TEST_PG_URL`, or a throwaway
         // cluster when the binaries are installed; without either they are skipped.
-        let server = crate::ci::postgres::provide(&target, false)?;
+        // The cluster and the benches' client share one CPU: the client's CPU time per
+        // query depends on where the server's processes run (on this machine about
+        // 10 us beside the client, 25 us on the other CPU), and left to the scheduler
+        // that placement changes for seconds at a time and differs between two pools.
+        let cpu = bench_cpu();
+        let server = crate::ci::postgres::provide(&target, false, cpu)?;
         if let Some(url) = server.url() {
             cmd.env(crate::ci::postgres::URL_ENV, url);
+        }
+        if let (crate::ci::postgres::Server::Throwaway(_), Some(cpu)) = (&server, cpu) {
+            cmd.env(PG_CPU_ENV, cpu.to_string());
         }
         eprintln!(
             "running `cargo bench -p bulkhead-benches`{}",
@@ -317,7 +328,8 @@ pub fn run(args: &[String]) -> crate::Result {
         quick = allocs_quick.unwrap_or(quick);
     }
 
-    let outcomes: Vec<Outcome> = TARGETS.iter().map(|t| check(t, &entries)).collect();
+    let pairs = read_pairs(&out.join("paired"), since)?;
+    let outcomes: Vec<Outcome> = TARGETS.iter().map(|t| check(t, &entries, &pairs)).collect();
     let markdown = markdown(&entries, &outcomes, quick);
     fs::write(
         out.join("report.json"),
@@ -344,6 +356,49 @@ pub fn run(args: &[String]) -> crate::Result {
         Some(f) => Err(f.into()),
         None => Ok(()),
     }
+}
+
+/// The CPU for the PostgreSQL benches' server and client: the highest one this process
+/// may run on (`Cpus_allowed_list` in `/proc/self/status`), when it may run on more than
+/// one and `taskset` can pin processes.
+fn bench_cpu() -> Option<usize> {
+    let allowed = fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let list = status
+                .lines()
+                .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))?;
+            allowed_cpus(list.trim())
+        })
+        .unwrap_or_default();
+    let taskset = Command::new("taskset")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    match allowed.iter().max() {
+        Some(&cpu) if allowed.len() > 1 && taskset => Some(cpu),
+        _ => {
+            eprintln!(
+                "==> postgres: not pinning the benchmark cluster to a CPU ({} CPU(s) \
+                 allowed, taskset {}); SELECT 1 figures may switch between two levels",
+                allowed.len(),
+                if taskset { "found" } else { "missing" }
+            );
+            None
+        }
+    }
+}
+
+/// The CPUs of a kernel CPU list such as `0-3,6`; `None` when it does not parse.
+fn allowed_cpus(list: &str) -> Option<Vec<usize>> {
+    let mut cpus = Vec::new();
+    for part in list.split(',').filter(|p| !p.is_empty()) {
+        match part.split_once('-') {
+            Some((first, last)) => cpus.extend(first.parse::<usize>().ok()?..=last.parse().ok()?),
+            None => cpus.push(part.parse().ok()?),
+        }
+    }
+    Some(cpus)
 }
 
 fn read_json(path: &Path) -> crate::Result<Value> {
@@ -458,12 +513,74 @@ fn read_allocs(
     Ok(report["quick"].as_bool())
 }
 
+/// The ours/peer ratio of every sample of each paired comparison whose file was written
+/// since `since` (all when `None`), by pair name.
+fn read_pairs(dir: &Path, since: Option<SystemTime>) -> crate::Result<BTreeMap<String, Vec<f64>>> {
+    let mut pairs = BTreeMap::new();
+    if !dir.is_dir() {
+        return Ok(pairs);
+    }
+    for entry in fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.extension().is_none_or(|e| e != "json") {
+            continue;
+        }
+        let Ok(written) = fs::metadata(&path).and_then(|m| m.modified()) else {
+            continue;
+        };
+        if since.is_some_and(|since| written < since) {
+            continue;
+        }
+        let file = read_json(&path)?;
+        let pair = file["pair"]
+            .as_str()
+            .ok_or_else(|| format!("{}: no pair name", path.display()))?;
+        let ratios = file["samples"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|sample| Some((sample[0].as_f64()?, sample[1].as_f64()?)))
+            .filter(|&(_, peer)| peer > 0.0)
+            .map(|(ours, peer)| ours / peer)
+            .collect();
+        pairs.insert(pair.to_string(), ratios);
+    }
+    Ok(pairs)
+}
+
+/// The median of `values`, `None` when there are none.
+fn median(values: &[f64]) -> Option<f64> {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(sorted[n / 2]),
+        _ => Some((sorted[n / 2 - 1] + sorted[n / 2]) / 2.0),
+    }
+}
+
 fn find<'a>(entries: &'a [Entry], group: &str, name: &str) -> Option<&'a Entry> {
     entries.iter().find(|e| e.group == group && e.name == name)
 }
 
-fn check(target: &Target, entries: &[Entry]) -> Outcome {
+fn check(target: &Target, entries: &[Entry], pairs: &BTreeMap<String, Vec<f64>>) -> Outcome {
     match target.check {
+        Check::PairedRatio { pair, max } => {
+            let ratios = pairs.get(pair).map(Vec::as_slice).unwrap_or_default();
+            let value = median(ratios);
+            Outcome {
+                name: target.name,
+                compares: format!(
+                    "paired/{pair}: median of ours/peer over {} samples",
+                    ratios.len()
+                ),
+                value,
+                target: format!("<= {max:.2}x"),
+                met: value.is_some_and(|v| v <= max),
+                unit: "x",
+            }
+        }
         Check::TimeRatio { ours, peer, max } => {
             let ns = |(group, name): Bench| find(entries, group, name).and_then(|e| e.ns_per_op);
             let value = match (ns(ours), ns(peer)) {
@@ -635,4 +752,61 @@ fn markdown(entries: &[Entry], outcomes: &[Outcome], quick: bool) -> String {
         let _ = writeln!(md, "| {} | {value} | {} | {met} |", o.name, o.target);
     }
     md
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernel_cpu_lists_parse() {
+        assert_eq!(allowed_cpus("0-1"), Some(vec![0, 1]));
+        assert_eq!(allowed_cpus("0,2-4,7"), Some(vec![0, 2, 3, 4, 7]));
+        assert_eq!(allowed_cpus("3"), Some(vec![3]));
+        assert_eq!(allowed_cpus("0-x"), None);
+    }
+
+    #[test]
+    fn the_median_of_odd_and_even_counts() {
+        assert_eq!(median(&[]), None);
+        assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), Some(2.5));
+    }
+
+    #[test]
+    fn a_paired_target_is_judged_on_the_median_ratio_of_its_samples() {
+        let dir = std::env::temp_dir().join(format!("bulkhead-paired-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let samples = json!({
+            "pair": "pool-checkout.bb8",
+            // Ratios 1.1, 1.3 and 1.12: the slow sample does not decide.
+            "samples": [[110.0, 100.0], [260.0, 200.0], [112.0, 100.0]],
+        });
+        fs::write(dir.join("pool-checkout.bb8.json"), samples.to_string()).unwrap();
+        let pairs = read_pairs(&dir, None).unwrap();
+        fs::remove_dir_all(&dir).unwrap();
+
+        let target = |max| Target {
+            name: "bb8",
+            check: Check::PairedRatio {
+                pair: "pool-checkout.bb8",
+                max,
+            },
+        };
+        let met = check(&target(1.15), &[], &pairs);
+        assert!(met.met);
+        assert!((met.value.unwrap() - 1.12).abs() < 1e-9);
+        assert!(met.compares.contains("over 3 samples"));
+        assert!(!check(&target(1.10), &[], &pairs).met);
+
+        let missing = Target {
+            name: "none",
+            check: Check::PairedRatio {
+                pair: "not-run",
+                max: 2.0,
+            },
+        };
+        let outcome = check(&missing, &[], &pairs);
+        assert_eq!((outcome.value, outcome.met), (None, false));
+    }
 }

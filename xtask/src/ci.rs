@@ -56,7 +56,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
             "test" => {
                 // A throwaway cluster unless one is configured; stopped when `server`
                 // is dropped, whether the tests pass or not.
-                let server = postgres::provide(&crate::target_dir(root), true)?;
+                let server = postgres::provide(&crate::target_dir(root), true, None)?;
                 let mut env = Vec::new();
                 if let Some(url) = server.url() {
                     env.push((postgres::URL_ENV, url));
@@ -159,8 +159,13 @@ pub(crate) mod postgres {
     }
 
     /// Finds or starts a server. Without one, says so loudly; when `required` and
-    /// `BULKHEAD_REQUIRE_PG=1`, that is an error.
-    pub(crate) fn provide(target: &Path, required: bool) -> Result<Server, String> {
+    /// `BULKHEAD_REQUIRE_PG=1`, that is an error. A throwaway cluster started for
+    /// benchmarks runs on the CPU `cpu` alone (with `taskset`).
+    pub(crate) fn provide(
+        target: &Path,
+        required: bool,
+        cpu: Option<usize>,
+    ) -> Result<Server, String> {
         if let Some(url) = std::env::var(URL_ENV).ok().filter(|u| !u.is_empty()) {
             eprintln!("==> postgres: using {URL_ENV} from the environment");
             return Ok(Server::External(url));
@@ -176,7 +181,7 @@ pub(crate) mod postgres {
             eprintln!("==> postgres: SKIPPING the PostgreSQL tests: {message}");
             return Ok(Server::Missing);
         };
-        Cluster::start(&bin, &target.join("pg")).map(Server::Throwaway)
+        Cluster::start(&bin, &target.join("pg"), cpu).map(Server::Throwaway)
     }
 
     /// The folder holding `initdb` and `pg_ctl`: the newest Debian version folder, else
@@ -211,7 +216,7 @@ pub(crate) mod postgres {
     }
 
     impl Cluster {
-        fn start(bin: &Path, parent: &Path) -> Result<Cluster, String> {
+        fn start(bin: &Path, parent: &Path, cpu: Option<usize>) -> Result<Cluster, String> {
             clean_stale(bin, parent);
             let as_postgres = running_as_root();
             let dir = parent.join(format!("run-{}", std::process::id()));
@@ -246,9 +251,18 @@ pub(crate) mod postgres {
                  -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
                 cluster.dir.display()
             );
+            // The server's processes inherit the postmaster's CPU affinity.
+            let mut pg_ctl = match cpu {
+                Some(cpu) => {
+                    let mut cmd = user_command("taskset", cluster.as_postgres);
+                    cmd.args(["-c", &cpu.to_string()])
+                        .arg(cluster.bin.join("pg_ctl"));
+                    cmd
+                }
+                None => cluster.pg("pg_ctl"),
+            };
             cluster.run(
-                cluster
-                    .pg("pg_ctl")
+                pg_ctl
                     .arg("-D")
                     .arg(&data)
                     .arg("-l")
@@ -302,7 +316,11 @@ pub(crate) mod postgres {
     }
 
     fn pg_command(bin: &Path, name: &str, as_postgres: bool) -> Command {
-        let program = bin.join(name);
+        user_command(bin.join(name), as_postgres)
+    }
+
+    /// `program`, run as the `postgres` user when `as_postgres`.
+    fn user_command(program: impl AsRef<std::ffi::OsStr>, as_postgres: bool) -> Command {
         if as_postgres {
             let mut cmd = Command::new("runuser");
             cmd.args(["-u", "postgres", "--"]).arg(program);
