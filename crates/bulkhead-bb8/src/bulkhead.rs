@@ -372,8 +372,9 @@ where
     #[inline(always)]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        // Polled again after it completed, a checkout takes a new slot and then panics
-        // in bb8's finished future; the slot goes back as a panicked call.
+        // Polled again after it completed (which the `Future` contract forbids), a
+        // checkout may take a new slot before bb8's finished future panics; that slot
+        // goes back when the checkout is dropped, so nothing leaks.
         if this.slot.is_none() {
             let bulkhead: &'c Bb8Bulkhead<M> = this.bulkhead;
             let mut slot = match this.admit.poll_admit(&bulkhead.gate, cx) {
