@@ -385,7 +385,7 @@ where
                 Poll::Pending => return Poll::Pending,
             };
             slot.checking_out();
-            *this.seen = this.bulkhead.errors.as_ref().map(|errors| errors.count());
+            *this.seen = bulkhead.errors.as_ref().map(|errors| errors.count());
             *this.slot = Some(slot);
         }
         let result = std::task::ready!(this.get.poll(cx));

@@ -250,13 +250,11 @@ impl SemaphoreBulkhead {
     /// Cheaper than creating and polling an [`Acquire`] when slots are usually free.
     #[inline]
     pub fn acquire_if_free(&self) -> Option<SemaphorePermit<'_>> {
-        match self.inner.state.try_take() {
-            Ok(()) => Some(SemaphorePermit {
-                inner: &self.inner,
-                held: self.inner.admitted(Duration::ZERO),
-            }),
-            Err(_) => None,
-        }
+        let held = self.inner.take_free()?;
+        Some(SemaphorePermit {
+            inner: &self.inner,
+            held,
+        })
     }
 
     /// Takes a slot, waiting as configured.
@@ -428,6 +426,16 @@ impl Inner {
             NO_RETRY_AFTER => None,
             n => Some(Duration::from_nanos(n)),
         }
+    }
+
+    /// Takes a free slot if there is one, counting nothing when there is none: the
+    /// first step of every waiting admission.
+    #[inline]
+    fn take_free(&self) -> Option<Held> {
+        self.state
+            .try_take()
+            .ok()
+            .map(|()| self.admitted(Duration::ZERO))
     }
 
     #[inline]
@@ -669,8 +677,7 @@ type WaitFuture<'a> = Pin<Box<dyn Future<Output = Result<Held, Rejected>> + Send
 ///
 /// Takes a free slot on its first poll without allocating (after a thread's first
 /// admission in the compartment); only a caller that has to wait allocates its place in
-/// the queue. Dropping it while it waits gives the place
-/// up.
+/// the queue. Dropping it while it waits gives the place up.
 #[must_use = "futures do nothing unless polled"]
 pub struct Acquire<'a> {
     inner: &'a Inner,
@@ -684,9 +691,10 @@ impl<'a> Future for Acquire<'a> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let inner = this.inner;
-        if this.wait.is_none() && inner.state.try_take().is_ok() {
-            let held = inner.admitted(Duration::ZERO);
-            return Poll::Ready(Ok(SemaphorePermit { inner, held }));
+        if this.wait.is_none() {
+            if let Some(held) = inner.take_free() {
+                return Poll::Ready(Ok(SemaphorePermit { inner, held }));
+            }
         }
         this.poll_slow(cx)
     }
@@ -735,12 +743,13 @@ impl Future for AcquireOwned {
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        if this.wait.is_none() && this.inner.state.try_take().is_ok() {
-            let held = this.inner.admitted(Duration::ZERO);
-            return Poll::Ready(Ok(OwnedSemaphorePermit {
-                inner: Arc::clone(&this.inner),
-                held,
-            }));
+        if this.wait.is_none() {
+            if let Some(held) = this.inner.take_free() {
+                return Poll::Ready(Ok(OwnedSemaphorePermit {
+                    inner: Arc::clone(&this.inner),
+                    held,
+                }));
+            }
         }
         this.poll_slow(cx)
     }
