@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 
 use bulkhead_bb8::postgres::PgPool as Bb8PgPool;
 use bulkhead_bb8::Bb8Bulkhead;
-use bulkhead_benches::{current_thread_runtime, paired_loop, quick, timing};
+use bulkhead_benches::{current_thread_runtime, paired_benches, quick, timing};
 use bulkhead_deadpool::postgres::{PgPool as DeadpoolPgPool, PgPoolConfig};
 use bulkhead_deadpool::{DeadpoolBulkhead, PoolConfig};
 use cpu_time::ThreadTime;
@@ -105,30 +105,15 @@ fn checkout(c: &mut Criterion) {
     let bare = deadpool();
     let ours =
         DeadpoolBulkhead::new("bench", deadpool(), PoolConfig::default()).expect("valid config");
-    group.bench_function("deadpool get+drop", |b| {
-        paired_loop!(
-            b,
-            rt,
-            Instant,
-            CHECKOUT_BLOCK,
-            "pool-checkout.deadpool",
-            measure peer,
-            { drop(black_box(ours.get().await.expect("object"))) },
-            { drop(black_box(bare.get().await.expect("object"))) }
-        )
-    });
-    group.bench_function("ours deadpool get+drop", |b| {
-        paired_loop!(
-            b,
-            rt,
-            Instant,
-            CHECKOUT_BLOCK,
-            "pool-checkout.deadpool",
-            measure ours,
-            { drop(black_box(ours.get().await.expect("object"))) },
-            { drop(black_box(bare.get().await.expect("object"))) }
-        )
-    });
+    paired_benches!(
+        group,
+        rt,
+        Instant,
+        CHECKOUT_BLOCK,
+        "pool-checkout.deadpool",
+        peer "deadpool get+drop" => { drop(black_box(bare.get().await.expect("object"))) },
+        ours "ours deadpool get+drop" => { drop(black_box(ours.get().await.expect("object"))) },
+    );
 
     // bb8 starts its reaper on the runtime it is built in.
     let bb8 = || {
@@ -142,30 +127,15 @@ fn checkout(c: &mut Criterion) {
     };
     let bare = bb8();
     let ours = Bb8Bulkhead::new("bench", bb8(), PoolConfig::default()).expect("valid config");
-    group.bench_function("bb8 get+drop", |b| {
-        paired_loop!(
-            b,
-            rt,
-            Instant,
-            CHECKOUT_BLOCK,
-            "pool-checkout.bb8",
-            measure peer,
-            { drop(black_box(ours.get().await.expect("connection"))) },
-            { drop(black_box(bare.get().await.expect("connection"))) }
-        )
-    });
-    group.bench_function("ours bb8 get+drop", |b| {
-        paired_loop!(
-            b,
-            rt,
-            Instant,
-            CHECKOUT_BLOCK,
-            "pool-checkout.bb8",
-            measure ours,
-            { drop(black_box(ours.get().await.expect("connection"))) },
-            { drop(black_box(bare.get().await.expect("connection"))) }
-        )
-    });
+    paired_benches!(
+        group,
+        rt,
+        Instant,
+        CHECKOUT_BLOCK,
+        "pool-checkout.bb8",
+        peer "bb8 get+drop" => { drop(black_box(bare.get().await.expect("connection"))) },
+        ours "ours bb8 get+drop" => { drop(black_box(ours.get().await.expect("connection"))) },
+    );
     group.finish();
 }
 
@@ -208,30 +178,19 @@ fn postgres(c: &mut Criterion) {
     .build()
     .expect("pool");
     let ours = DeadpoolPgPool::postgres("bench", &config, None).expect("valid config");
-    group.bench_function("deadpool-postgres SELECT 1", |b| {
-        paired_loop!(
-            b,
-            rt,
-            ThreadTime,
-            QUERY_BLOCK,
-            "pool-postgres.deadpool",
-            measure peer,
-            { select_1(&ours.get().await.expect("connection")).await },
-            { select_1(&bare.get().await.expect("connection")).await }
-        )
-    });
-    group.bench_function("ours deadpool SELECT 1", |b| {
-        paired_loop!(
-            b,
-            rt,
-            ThreadTime,
-            QUERY_BLOCK,
-            "pool-postgres.deadpool",
-            measure ours,
-            { select_1(&ours.get().await.expect("connection")).await },
-            { select_1(&bare.get().await.expect("connection")).await }
-        )
-    });
+    paired_benches!(
+        group,
+        rt,
+        ThreadTime,
+        QUERY_BLOCK,
+        "pool-postgres.deadpool",
+        peer "deadpool-postgres SELECT 1" => {
+            select_1(&bare.get().await.expect("connection")).await
+        },
+        ours "ours deadpool SELECT 1" => {
+            select_1(&ours.get().await.expect("connection")).await
+        },
+    );
 
     let (bare, ours) = rt.block_on(async {
         let bare = bb8::Pool::builder()
@@ -247,30 +206,15 @@ fn postgres(c: &mut Criterion) {
         (bare, Bb8PgPool::postgres("bench", &config, None))
     });
     let ours = ours.expect("valid config");
-    group.bench_function("bb8-postgres SELECT 1", |b| {
-        paired_loop!(
-            b,
-            rt,
-            ThreadTime,
-            QUERY_BLOCK,
-            "pool-postgres.bb8",
-            measure peer,
-            { select_1(&ours.get().await.expect("connection")).await },
-            { select_1(&bare.get().await.expect("connection")).await }
-        )
-    });
-    group.bench_function("ours bb8 SELECT 1", |b| {
-        paired_loop!(
-            b,
-            rt,
-            ThreadTime,
-            QUERY_BLOCK,
-            "pool-postgres.bb8",
-            measure ours,
-            { select_1(&ours.get().await.expect("connection")).await },
-            { select_1(&bare.get().await.expect("connection")).await }
-        )
-    });
+    paired_benches!(
+        group,
+        rt,
+        ThreadTime,
+        QUERY_BLOCK,
+        "pool-postgres.bb8",
+        peer "bb8-postgres SELECT 1" => { select_1(&bare.get().await.expect("connection")).await },
+        ours "ours bb8 SELECT 1" => { select_1(&ours.get().await.expect("connection")).await },
+    );
     group.finish();
 }
 

@@ -33,7 +33,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bulkhead_benches::{
-    async_loop, current_thread_runtime, multi_thread_runtime, paired_loop, quick, timing, Noop,
+    async_loop, current_thread_runtime, multi_thread_runtime, paired_benches, quick, timing, Noop,
 };
 use bulkhead_runtime::{RuntimeBulkhead, RuntimeConfig};
 use bulkhead_tower::RuntimeLayer;
@@ -101,54 +101,24 @@ fn dispatch(c: &mut Criterion) {
     };
 
     // Wall time: the latency a caller sees, mostly thread wake-ups.
-    group.bench_function("ours execute", |b| {
-        paired_loop!(
-            b,
-            caller,
-            Instant,
-            DISPATCH_BLOCK,
-            "runtime-dispatch.execute",
-            measure ours,
-            { ours_execute().await },
-            { raw_spawn().await }
-        )
-    });
-    group.bench_function("raw Handle::spawn", |b| {
-        paired_loop!(
-            b,
-            caller,
-            Instant,
-            DISPATCH_BLOCK,
-            "runtime-dispatch.execute",
-            measure peer,
-            { ours_execute().await },
-            { raw_spawn().await }
-        )
-    });
-    group.bench_function("ours RuntimeLayer", |b| {
-        paired_loop!(
-            b,
-            caller,
-            Instant,
-            DISPATCH_BLOCK,
-            "runtime-dispatch.layer",
-            measure ours,
-            { through_layer().await },
-            { through_executor().await }
-        )
-    });
-    group.bench_function("tower-resilience-executor", |b| {
-        paired_loop!(
-            b,
-            caller,
-            Instant,
-            DISPATCH_BLOCK,
-            "runtime-dispatch.layer",
-            measure peer,
-            { through_layer().await },
-            { through_executor().await }
-        )
-    });
+    paired_benches!(
+        group,
+        caller,
+        Instant,
+        DISPATCH_BLOCK,
+        "runtime-dispatch.execute",
+        ours "ours execute" => { ours_execute().await },
+        peer "raw Handle::spawn" => { raw_spawn().await },
+    );
+    paired_benches!(
+        group,
+        caller,
+        Instant,
+        DISPATCH_BLOCK,
+        "runtime-dispatch.layer",
+        ours "ours RuntimeLayer" => { through_layer().await },
+        peer "tower-resilience-executor" => { through_executor().await },
+    );
     group.bench_function("tokio::spawn (caller's runtime)", |b| {
         async_loop!(b, caller, {
             black_box(tokio::spawn(async {}).await).expect("ran");
@@ -160,54 +130,24 @@ fn dispatch(c: &mut Criterion) {
     // costs in work, which the machine's scheduling latency does not blur.
     let mut group = c.benchmark_group("runtime-dispatch-cpu");
     configure(&mut group);
-    group.bench_function("ours execute", |b| {
-        paired_loop!(
-            b,
-            caller,
-            ProcessTime,
-            DISPATCH_BLOCK,
-            "runtime-dispatch-cpu.execute",
-            measure ours,
-            { ours_execute().await },
-            { raw_spawn().await }
-        )
-    });
-    group.bench_function("raw Handle::spawn", |b| {
-        paired_loop!(
-            b,
-            caller,
-            ProcessTime,
-            DISPATCH_BLOCK,
-            "runtime-dispatch-cpu.execute",
-            measure peer,
-            { ours_execute().await },
-            { raw_spawn().await }
-        )
-    });
-    group.bench_function("ours RuntimeLayer", |b| {
-        paired_loop!(
-            b,
-            caller,
-            ProcessTime,
-            DISPATCH_BLOCK,
-            "runtime-dispatch-cpu.layer",
-            measure ours,
-            { through_layer().await },
-            { through_executor().await }
-        )
-    });
-    group.bench_function("tower-resilience-executor", |b| {
-        paired_loop!(
-            b,
-            caller,
-            ProcessTime,
-            DISPATCH_BLOCK,
-            "runtime-dispatch-cpu.layer",
-            measure peer,
-            { through_layer().await },
-            { through_executor().await }
-        )
-    });
+    paired_benches!(
+        group,
+        caller,
+        ProcessTime,
+        DISPATCH_BLOCK,
+        "runtime-dispatch-cpu.execute",
+        ours "ours execute" => { ours_execute().await },
+        peer "raw Handle::spawn" => { raw_spawn().await },
+    );
+    paired_benches!(
+        group,
+        caller,
+        ProcessTime,
+        DISPATCH_BLOCK,
+        "runtime-dispatch-cpu.layer",
+        ours "ours RuntimeLayer" => { through_layer().await },
+        peer "tower-resilience-executor" => { through_executor().await },
+    );
     group.finish();
 
     // The compartments' runtimes stop in the background; the raw ones here, outside

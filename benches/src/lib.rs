@@ -79,6 +79,33 @@ macro_rules! paired_loop {
     };
 }
 
+/// Registers both sides of one paired comparison in the criterion group `$group`: a
+/// benchmark called `$ours_name` that reports ours and one called `$peer_name` that
+/// reports the peer, each running both sides through [`paired_loop!`] under the
+/// comparison's name `$pair`. The sides are registered in the order written (`ours` or
+/// `peer` first), which is the order they run in.
+#[macro_export]
+macro_rules! paired_benches {
+    ($group:expr, $rt:expr, $clock:ty, $block:expr, $pair:expr,
+     ours $ours_name:expr => $ours:block, peer $peer_name:expr => $peer:block $(,)?) => {
+        $group.bench_function($ours_name, |b| {
+            $crate::paired_loop!(b, $rt, $clock, $block, $pair, measure ours, $ours, $peer)
+        });
+        $group.bench_function($peer_name, |b| {
+            $crate::paired_loop!(b, $rt, $clock, $block, $pair, measure peer, $ours, $peer)
+        });
+    };
+    ($group:expr, $rt:expr, $clock:ty, $block:expr, $pair:expr,
+     peer $peer_name:expr => $peer:block, ours $ours_name:expr => $ours:block $(,)?) => {
+        $group.bench_function($peer_name, |b| {
+            $crate::paired_loop!(b, $rt, $clock, $block, $pair, measure peer, $ours, $peer)
+        });
+        $group.bench_function($ours_name, |b| {
+            $crate::paired_loop!(b, $rt, $clock, $block, $pair, measure ours, $ours, $peer)
+        });
+    };
+}
+
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::future::{ready, Ready};
