@@ -401,6 +401,15 @@ fn allowed_cpus(list: &str) -> Option<Vec<usize>> {
     Some(cpus)
 }
 
+/// When `path` was last written, if it exists and was written since `since` (any time
+/// when `None`): results older than this run are stale.
+fn written_since(path: &Path, since: Option<SystemTime>) -> Option<SystemTime> {
+    let written = fs::metadata(path).and_then(|m| m.modified()).ok()?;
+    since
+        .is_none_or(|since| written >= since)
+        .then_some(written)
+}
+
 fn read_json(path: &Path) -> crate::Result<Value> {
     let text = fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()).into())
@@ -435,12 +444,9 @@ fn criterion_entries(dir: &Path, since: Option<SystemTime>) -> crate::Result<Vec
     let mut entries = Vec::new();
     for benchmark in found {
         let estimates = benchmark.with_file_name("estimates.json");
-        let Ok(written) = fs::metadata(&estimates).and_then(|m| m.modified()) else {
+        let Some(written) = written_since(&estimates, since) else {
             continue;
         };
-        if since.is_some_and(|since| written < since) {
-            continue;
-        }
         let id = read_json(&benchmark)?;
         let median = read_json(&estimates)?["median"]["point_estimate"]
             .as_f64()
@@ -480,12 +486,9 @@ fn read_allocs(
     since: Option<SystemTime>,
     entries: &mut Vec<Entry>,
 ) -> crate::Result<Option<bool>> {
-    let Ok(written) = fs::metadata(path).and_then(|m| m.modified()) else {
+    let Some(written) = written_since(path, since) else {
         return Ok(None);
     };
-    if since.is_some_and(|since| written < since) {
-        return Ok(None);
-    }
     let report = read_json(path)?;
     for row in report["entries"].as_array().into_iter().flatten() {
         let allocs = row["allocs_per_op"].as_f64();
@@ -525,10 +528,7 @@ fn read_pairs(dir: &Path, since: Option<SystemTime>) -> crate::Result<BTreeMap<S
         if path.extension().is_none_or(|e| e != "json") {
             continue;
         }
-        let Ok(written) = fs::metadata(&path).and_then(|m| m.modified()) else {
-            continue;
-        };
-        if since.is_some_and(|since| written < since) {
+        if written_since(&path, since).is_none() {
             continue;
         }
         let file = read_json(&path)?;
